@@ -1,0 +1,1 @@
+//! Wire format v2 (see wire.md): encoder, packetizer, CRC.
