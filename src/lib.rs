@@ -13,7 +13,12 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod client;
+pub mod config;
 pub mod packed;
+pub mod queue;
+pub mod record;
+pub mod status;
 pub mod varint;
 pub mod wire;
 

@@ -43,11 +43,18 @@ pub struct Full;
 pub struct PackedWriter<'b> {
     buf: &'b mut [u8],
     pos: usize,
+    /// Only measure: nothing is stored, every write succeeds.
+    counting: bool,
 }
 
 impl<'b> PackedWriter<'b> {
     pub fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self { buf, pos: 0, counting: false }
+    }
+
+    /// A writer that stores nothing and counts the bytes a value would take.
+    pub fn counting() -> PackedWriter<'static> {
+        PackedWriter { buf: &mut [], pos: 0, counting: true }
     }
 
     /// Bytes written so far.
@@ -61,7 +68,7 @@ impl<'b> PackedWriter<'b> {
 
     /// Everything written so far.
     pub fn written(&self) -> &[u8] {
-        &self.buf[..self.pos]
+        self.buf.get(..self.pos).unwrap_or(&[])
     }
 
     /// Rewinds to an earlier length (to undo a partly written value).
@@ -70,6 +77,10 @@ impl<'b> PackedWriter<'b> {
     }
 
     pub fn put_u8(&mut self, byte: u8) -> Result<(), Full> {
+        if self.counting {
+            self.pos += 1;
+            return Ok(());
+        }
         let slot = self.buf.get_mut(self.pos).ok_or(Full)?;
         *slot = byte;
         self.pos += 1;
@@ -78,12 +89,20 @@ impl<'b> PackedWriter<'b> {
 
     pub fn put_bytes(&mut self, bytes: &[u8]) -> Result<(), Full> {
         let end = self.pos.checked_add(bytes.len()).ok_or(Full)?;
+        if self.counting {
+            self.pos = end;
+            return Ok(());
+        }
         self.buf.get_mut(self.pos..end).ok_or(Full)?.copy_from_slice(bytes);
         self.pos = end;
         Ok(())
     }
 
     pub fn put_uvarint(&mut self, value: u64) -> Result<(), Full> {
+        if self.counting {
+            self.pos += crate::varint::uvarint_len(value);
+            return Ok(());
+        }
         let rest = self.buf.get_mut(self.pos..).ok_or(Full)?;
         self.pos += put_uvarint(rest, value).ok_or(Full)?;
         Ok(())
@@ -385,5 +404,31 @@ mod tests {
         assert_eq!(read_value(&[tag::ARRAY, 2, tag::NULL]), Err(Malformed));
         let mut tiny = [0u8; 2];
         assert_eq!(PackedWriter::new(&mut tiny).str("abc"), Err(Full));
+    }
+}
+
+// --- Additions for the wire encoder and its tools (append-only) ---
+
+impl PackedWriter<'_> {
+    /// Stores an integer with the signed tag even when it is non-negative. [`Self::int`]
+    /// narrows non-negative values to unsigned; the SDK's own numeric properties
+    /// (`$battery_level`, `level`) go on the wire as signed (wire.md §4.5), so they need this.
+    pub fn signed(&mut self, value: i64) -> Result<(), Full> {
+        self.put_u8(tag::INT)?;
+        self.put_uvarint(zigzag(value))
+    }
+}
+
+#[cfg(test)]
+mod signed_tests {
+    use super::*;
+
+    #[test]
+    fn signed_keeps_the_int_tag() {
+        let mut buf = [0u8; 8];
+        let mut w = PackedWriter::new(&mut buf);
+        w.signed(44).unwrap();
+        assert_eq!(w.written(), &[tag::INT, 88]);
+        assert_eq!(read_value(w.written()), Ok((Value::Int(44), &[][..])));
     }
 }

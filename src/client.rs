@@ -1,0 +1,376 @@
+//! The client state machine: identity, sessions, lifecycle events and the queue.
+//!
+//! Every public operation takes the caller's `event_buffer` again (`buf`), because the
+//! bindings re-acquire it on each call; the queue's records live there and nowhere else.
+
+use alloc::boxed::Box;
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::Config;
+use crate::packed::{Full, PackedWriter};
+use crate::queue::{Queue, QueueStats, RECORD_HEADER};
+use crate::record::{
+    check_distinct_id, check_event_name, PropsError, PropsWriter, RecordHead, EVENT_TOO_LARGE,
+    FLAG_BOOT_RELATIVE, FLAG_SESSION,
+};
+use crate::status::{Error, Result, Status};
+
+/// `$sdk_version`, `honch.__version__` and `_honch_core.__version__`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// 2020-01-01T00:00:00Z: wall-clock readings before it are not trusted (core.md §7).
+pub const MIN_UNIX_TIME_MS: u64 = 1_577_836_800_000;
+
+/// Time as the platform sees it.
+pub trait Clock {
+    /// Wall-clock Unix time in ms (any value below [`MIN_UNIX_TIME_MS`] means "not set").
+    fn now_ms(&self) -> u64;
+    /// Milliseconds since boot (monotonic).
+    fn uptime_ms(&self) -> u64;
+}
+
+/// A property the SDK adds itself (exempt from the reserved-key rule).
+#[derive(Clone, Copy, Debug)]
+pub enum Trusted<'a> {
+    Str(&'a str, &'a str),
+}
+
+/// The caller's properties, written through a [`PropsWriter`]. Called again (with a fresh
+/// writer) when the first attempt ran out of room, so it must write the same thing each time.
+pub trait Properties {
+    /// Number of top-level properties it will write.
+    fn count(&self) -> usize;
+    fn write(&self, w: &mut PropsWriter<'_>) -> core::result::Result<(), PropsError>;
+}
+
+/// No properties.
+pub struct NoProperties;
+
+impl Properties for NoProperties {
+    fn count(&self) -> usize {
+        0
+    }
+    fn write(&self, _: &mut PropsWriter<'_>) -> core::result::Result<(), PropsError> {
+        Ok(())
+    }
+}
+
+pub const SHUT_DOWN: Error = Error::new(Status::NotInitialized, "client is shut down");
+
+pub struct Client {
+    config: Config,
+    queue: Queue,
+    distinct_id: Box<str>,
+    session: Option<[u8; 16]>,
+    rng: ChaCha8Rng,
+    stream_id: [u8; 8],
+    closed: bool,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of `bytes` into `out` (twice as long).
+pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+    }
+}
+
+impl Client {
+    /// Creates the client over `buf` and queues `$device_boot`. `seed` feeds the random ids
+    /// (session ids, stream id, crash ids); the bindings take it from the OS.
+    pub fn new(config: Config, buf: &mut [u8], seed: [u8; 32], clock: &dyn Clock) -> Result<Self> {
+        let queue = Queue::new(buf.len(), config.max_queued_events)?;
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        let mut raw = [0u8; 4];
+        rng.fill_bytes(&mut raw);
+        let mut stream_id = [0u8; 8];
+        hex_into(&raw, &mut stream_id);
+        let distinct_id = config.device_id.clone();
+        let mut client = Self {
+            config,
+            queue,
+            distinct_id,
+            session: None,
+            rng,
+            stream_id,
+            closed: false,
+        };
+        client.enqueue(
+            buf,
+            clock,
+            "$device_boot",
+            &NoProperties,
+            &[Trusted::Str("reset_reason", "unknown")],
+        )?;
+        Ok(client)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn device_id(&self) -> Option<&str> {
+        (!self.closed).then_some(&*self.config.device_id)
+    }
+
+    pub fn distinct_id(&self) -> &str {
+        &self.distinct_id
+    }
+
+    /// The `X-Honch-Stream-Id` value: 8 lowercase hex characters, fixed for this client.
+    pub fn stream_id(&self) -> &str {
+        core::str::from_utf8(&self.stream_id).unwrap_or("00000000")
+    }
+
+    pub fn queue_stats(&self) -> QueueStats {
+        self.queue.stats()
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    fn gate(&self, buf: &[u8]) -> Result<()> {
+        if self.closed {
+            return Err(SHUT_DOWN);
+        }
+        self.queue.check(buf)
+    }
+
+    /// `track(name, properties)`.
+    pub fn track(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        name: &str,
+        props: &dyn Properties,
+    ) -> Result<()> {
+        self.gate(buf)?;
+        check_event_name(name)?;
+        self.enqueue(buf, clock, name, props, &[])
+    }
+
+    /// Stamps and stores one event: validate fully, then make room, then commit, so a
+    /// refused event never costs a queued one.
+    fn enqueue(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        name: &str,
+        props: &dyn Properties,
+        trusted: &[Trusted<'_>],
+    ) -> Result<()> {
+        self.queue.check(buf)?;
+        let (timestamp_ms, mut flags) = stamp(clock);
+        if self.session.is_some() {
+            flags |= FLAG_SESSION;
+        }
+        let head = RecordHead {
+            flags,
+            timestamp_ms,
+            session_id: self.session.as_ref(),
+            distinct_id: &self.distinct_id,
+            name,
+        };
+        let max = self.config.max_event_bytes as usize;
+
+        // First try: straight into the free region, no eviction needed.
+        let slot = self.queue.free_slot();
+        let start = slot.offset as usize;
+        let region = buf
+            .get_mut(start + RECORD_HEADER.min(slot.len as usize)..start + slot.len as usize)
+            .unwrap_or(&mut []);
+        let written = write_record(PackedWriter::new(region), &head, props, trusted);
+        let (offset, len) = match written {
+            Ok(n) if slot.len as usize >= RECORD_HEADER => {
+                let len = RECORD_HEADER + n;
+                if len > max {
+                    return Err(EVENT_TOO_LARGE);
+                }
+                self.queue.make_room_for_one_more(buf)?;
+                (slot.offset, len)
+            }
+            Err(PropsError::Invalid(e)) => return Err(e),
+            _ => {
+                // Measure, make room (dropping the oldest), then write for real.
+                let n = write_record(PackedWriter::counting(), &head, props, trusted)
+                    .map_err(|e| match e {
+                        PropsError::Invalid(e) => e,
+                        PropsError::Full => Error::status(Status::Internal),
+                    })?;
+                let len = RECORD_HEADER + n;
+                if len > max {
+                    return Err(EVENT_TOO_LARGE);
+                }
+                let len32 = u32::try_from(len).map_err(|_| EVENT_TOO_LARGE)?;
+                let offset = self.queue.reserve(buf, len32)?;
+                let at = offset as usize;
+                let region = buf
+                    .get_mut(at + RECORD_HEADER..at + len)
+                    .ok_or(Error::status(Status::Internal))?;
+                write_record(PackedWriter::new(region), &head, props, trusted)
+                    .map_err(|_| Error::status(Status::Internal))?;
+                (offset, len)
+            }
+        };
+        self.queue.commit(buf, offset, len as u32)
+    }
+
+    /// A fresh `sess_` id body (16 random bytes).
+    fn new_session_id(&mut self) -> [u8; 16] {
+        let mut id = [0u8; 16];
+        self.rng.fill_bytes(&mut id);
+        id
+    }
+
+    /// 32 lowercase hex characters from the client's RNG (`crash_id` and the like).
+    pub fn random_hex32(&mut self) -> [u8; 32] {
+        let mut raw = [0u8; 16];
+        self.rng.fill_bytes(&mut raw);
+        let mut out = [0u8; 32];
+        hex_into(&raw, &mut out);
+        out
+    }
+
+    /// The current session id as `sess_<32 hex>`, if a session is active.
+    pub fn session_id(&self) -> Option<[u8; 37]> {
+        self.session.map(|raw| session_text(&raw))
+    }
+
+    /// `identify(distinct_id, traits)`: queues `$identify` (stamped with the new id) with
+    /// `$anon_distinct_id` = the previous id. The id changes only if the event was queued.
+    pub fn identify(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        distinct_id: &str,
+        traits: &dyn Properties,
+    ) -> Result<()> {
+        self.gate(buf)?;
+        check_distinct_id(distinct_id)?;
+        let previous = core::mem::replace(&mut self.distinct_id, distinct_id.into());
+        let result = self.enqueue(
+            buf,
+            clock,
+            "$identify",
+            traits,
+            &[Trusted::Str("$anon_distinct_id", &previous)],
+        );
+        if result.is_err() {
+            self.distinct_id = previous;
+        }
+        result
+    }
+
+    /// `set_property(key, value)`: queues `$set_property` with `{key: value}`; `props`
+    /// writes that single pair.
+    pub fn set_property(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        props: &dyn Properties,
+    ) -> Result<()> {
+        self.gate(buf)?;
+        self.enqueue(buf, clock, "$set_property", props, &[])
+    }
+
+    /// `session_start(name)`: ends an active session first (`$session_end` with its id),
+    /// then queues `$session_start` (with `session_name` when a name is given).
+    pub fn session_start(&mut self, buf: &mut [u8], clock: &dyn Clock, name: Option<&str>) -> Result<()> {
+        self.gate(buf)?;
+        let name = name.filter(|n| !n.trim().is_empty());
+        if let Some(n) = name {
+            if n.len() > crate::record::MAX_STRING_BYTES {
+                return Err(crate::record::STRING_TOO_LONG);
+            }
+        }
+        let old = self.session;
+        if old.is_some() {
+            self.enqueue(buf, clock, "$session_end", &NoProperties, &[])?;
+        }
+        self.session = Some(self.new_session_id());
+        let trusted_name = [Trusted::Str("session_name", name.unwrap_or(""))];
+        let trusted: &[Trusted<'_>] = if name.is_some() { &trusted_name } else { &[] };
+        let result = self.enqueue(buf, clock, "$session_start", &NoProperties, trusted);
+        if result.is_err() {
+            self.session = old;
+        }
+        result
+    }
+
+    /// `session_end()`: queues `$session_end` when a session is active; otherwise nothing.
+    pub fn session_end(&mut self, buf: &mut [u8], clock: &dyn Clock) -> Result<()> {
+        self.gate(buf)?;
+        if self.session.is_none() {
+            return Ok(());
+        }
+        self.enqueue(buf, clock, "$session_end", &NoProperties, &[])?;
+        self.session = None;
+        Ok(())
+    }
+
+    /// `connectivity_changed(connected)`: queues `$connectivity_change`.
+    pub fn connectivity_changed(&mut self, buf: &mut [u8], clock: &dyn Clock, connected: bool) -> Result<()> {
+        self.gate(buf)?;
+        let state = if connected { "connected" } else { "disconnected" };
+        self.enqueue(buf, clock, "$connectivity_change", &NoProperties, &[Trusted::Str("state", state)])
+    }
+
+    /// `reset()`: back to the device id, no session, empty queue (no event is queued).
+    pub fn reset(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.gate(buf)?;
+        self.distinct_id = self.config.device_id.clone();
+        self.session = None;
+        self.queue.clear();
+        Ok(())
+    }
+}
+
+/// `sess_` + 32 lowercase hex characters.
+pub fn session_text(raw: &[u8; 16]) -> [u8; 37] {
+    let mut out = [0u8; 37];
+    out[..5].copy_from_slice(b"sess_");
+    hex_into(raw, &mut out[5..]);
+    out
+}
+
+/// The timestamp for an event now, and whether it is boot-relative (core.md §7).
+fn stamp(clock: &dyn Clock) -> (u64, u8) {
+    let now = clock.now_ms();
+    if now >= MIN_UNIX_TIME_MS {
+        return (now, 0);
+    }
+    let up = clock.uptime_ms();
+    if up > 0 {
+        (up, FLAG_BOOT_RELATIVE)
+    } else {
+        (now.max(1), FLAG_BOOT_RELATIVE)
+    }
+}
+
+fn write_record(
+    mut out: PackedWriter<'_>,
+    head: &RecordHead<'_>,
+    props: &dyn Properties,
+    trusted: &[Trusted<'_>],
+) -> core::result::Result<usize, PropsError> {
+    head.write(&mut out).map_err(|Full| PropsError::Full)?;
+    let mut w = PropsWriter::new(out, trusted.len());
+    w.begin_properties(props.count())?;
+    props.write(&mut w)?;
+    for t in trusted {
+        match *t {
+            Trusted::Str(k, v) => {
+                w.trusted_key(k)?;
+                w.str(v)?;
+            }
+        }
+    }
+    Ok(w.into_inner().len())
+}
+
+#[cfg(test)]
+mod tests;
