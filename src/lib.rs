@@ -24,3 +24,6 @@ pub mod wire;
 
 #[cfg(feature = "tools")]
 pub mod capture;
+
+#[cfg(feature = "cpython")]
+mod cpython;

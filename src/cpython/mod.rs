@@ -1,0 +1,439 @@
+//! The PyO3 binding: `_honch_core` as a CPython extension.
+//!
+//! It only converts: Python arguments to core calls, core results and errors to Python
+//! objects and `HonchError` subclasses. Every rule lives in the core.
+
+use std::prelude::rust_2021::*;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use pyo3::buffer::PyBuffer;
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::client::{Client, Clock, Properties, SDK_VERSION};
+use crate::config::{self, ConfigBuilder, Field, FieldKind};
+use crate::record::{self, PropsError, PropsWriter};
+use crate::status::{Error, ErrorClass, Status};
+
+create_exception!(_honch_core, HonchError, PyException, "Base class of every error the SDK raises on purpose; `.status` holds the ERROR_* code.");
+create_exception!(_honch_core, InvalidArgumentError, HonchError, "A value passed to the SDK breaks a documented rule; nothing was queued.");
+create_exception!(_honch_core, StorageError, HonchError, "The event queue could not store an event (or its buffer changed).");
+create_exception!(_honch_core, TransportError, HonchError, "An upload failed on the network; the events stay queued.");
+create_exception!(_honch_core, OfflineError, TransportError, "The connectivity callback says the device is offline.");
+create_exception!(_honch_core, RateLimitedError, TransportError, "The server asked the SDK to wait (or upload spacing is in force).");
+create_exception!(_honch_core, ServerError, TransportError, "The server answered 5xx; the events stay queued.");
+create_exception!(_honch_core, RejectedError, HonchError, "The server rejected the upload permanently (4xx); the batch was dead-lettered.");
+create_exception!(_honch_core, CompressionUnavailableError, HonchError, "Kept for compatibility with the reference SDK; never raised.");
+create_exception!(_honch_core, NotInitializedError, HonchError, "The client is shut down.");
+
+fn class_object(py: Python<'_>, class: ErrorClass) -> Bound<'_, pyo3::types::PyType> {
+    match class {
+        ErrorClass::Honch => py.get_type::<HonchError>(),
+        ErrorClass::InvalidArgument => py.get_type::<InvalidArgumentError>(),
+        ErrorClass::Storage => py.get_type::<StorageError>(),
+        ErrorClass::Transport => py.get_type::<TransportError>(),
+        ErrorClass::Offline => py.get_type::<OfflineError>(),
+        ErrorClass::RateLimited => py.get_type::<RateLimitedError>(),
+        ErrorClass::Server => py.get_type::<ServerError>(),
+        ErrorClass::Rejected => py.get_type::<RejectedError>(),
+        ErrorClass::CompressionUnavailable => py.get_type::<CompressionUnavailableError>(),
+        ErrorClass::NotInitialized => py.get_type::<NotInitializedError>(),
+    }
+}
+
+/// The `HonchError` subclass for `err`, with `.status` set on the instance.
+fn to_py_err(err: Error) -> PyErr {
+    Python::attach(|py| {
+        let class = class_object(py, err.status.error_class());
+        match class.call1((err.message,)) {
+            Ok(instance) => {
+                // A failure here would only lose the per-instance status; the class default stays.
+                let _ = instance.setattr("status", err.status.code());
+                PyErr::from_value(instance)
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+fn invalid(message: &'static str) -> PyErr {
+    to_py_err(Error::invalid(message))
+}
+
+struct SystemClock;
+
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+
+    fn uptime_ms(&self) -> u64 {
+        u64::try_from(process_start().elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// 32 bytes from `os.urandom` for the client's random ids.
+fn os_seed(py: Python<'_>) -> PyResult<[u8; 32]> {
+    let bytes = py.import("os")?.call_method1("urandom", (32,))?;
+    let bytes = bytes.cast::<PyBytes>().map_err(PyErr::from)?;
+    let mut seed = [0u8; 32];
+    seed.copy_from_slice(&bytes.as_bytes()[..32]);
+    Ok(seed)
+}
+
+/// The caller's buffer, exported for the client's whole life so that it cannot be resized
+/// (`bytearray` refuses to resize while exported: `BufferError`).
+struct EventBuffer {
+    view: PyBuffer<u8>,
+}
+
+impl EventBuffer {
+    fn acquire(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let view = PyBuffer::<u8>::get(obj)
+            .map_err(|_| to_py_err(config::wrong_type(Field::EventBuffer)))?;
+        if view.readonly() || !view.is_c_contiguous() {
+            return Err(to_py_err(config::wrong_type(Field::EventBuffer)));
+        }
+        Ok(Self { view })
+    }
+
+    /// The buffer's bytes. Callers hold the GIL and run no Python code while the slice lives.
+    fn bytes(&mut self) -> &mut [u8] {
+        let len = self.view.len_bytes();
+        if len == 0 {
+            return &mut [];
+        }
+        // SAFETY: the export is writable and C-contiguous (checked in `acquire`) and stays
+        // alive as long as `self`, so the pointer is valid for `len` bytes; `&mut self`
+        // and the GIL make this the only Rust view of it, and values read from Python
+        // objects while it lives are checked not to overlap it (`overlaps_buffer`).
+        unsafe { std::slice::from_raw_parts_mut(self.view.buf_ptr().cast::<u8>(), len) }
+    }
+
+    fn range(&self) -> (usize, usize) {
+        let start = self.view.buf_ptr() as usize;
+        (start, start + self.view.len_bytes())
+    }
+}
+
+/// A Python dict of properties (or `None`), written through the core's validating writer.
+struct PyProps<'a, 'py> {
+    dict: Option<&'a Bound<'py, PyDict>>,
+    guard: (usize, usize),
+}
+
+impl<'a, 'py> PyProps<'a, 'py> {
+    fn new(obj: Option<&'a Bound<'py, PyAny>>, guard: (usize, usize)) -> PyResult<Self> {
+        let dict = match obj {
+            None => None,
+            Some(o) if o.is_none() => None,
+            Some(o) => Some(o.cast::<PyDict>().map_err(|_| invalid(record::PROPERTIES_NOT_DICT.message))?),
+        };
+        Ok(Self { dict, guard })
+    }
+}
+
+impl Properties for PyProps<'_, '_> {
+    fn count(&self) -> usize {
+        self.dict.map_or(0, |d| d.len())
+    }
+
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        if let Some(dict) = self.dict {
+            write_pairs(dict, w, self.guard)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_pairs(dict: &Bound<'_, PyDict>, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
+    for (k, v) in dict.iter() {
+        let key = k.cast::<PyString>().map_err(|_| record::KEYS_NOT_STR)?;
+        w.key(key.to_str().map_err(|_| record::INVALID_PROPERTY_KEY)?)?;
+        write_value(&v, w, guard)?;
+    }
+    Ok(())
+}
+
+fn overlaps(ptr: usize, len: usize, guard: (usize, usize)) -> bool {
+    len > 0 && ptr < guard.1 && guard.0 < ptr + len
+}
+
+const VALUE_IS_EVENT_BUFFER: Error = Error::invalid("event_buffer cannot be used as a property value");
+
+/// One property value, in the order of micropython.md §1.5 (bool before int).
+fn write_value(v: &Bound<'_, PyAny>, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
+    if v.is_none() {
+        return w.null();
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return w.bool(b.is_true());
+    }
+    if v.cast::<PyInt>().is_ok() {
+        if let Ok(i) = v.extract::<i64>() {
+            return w.int(i);
+        }
+        if let Ok(u) = v.extract::<u64>() {
+            return w.uint(u);
+        }
+        return Err(record::INT_OUT_OF_RANGE.into());
+    }
+    if let Ok(f) = v.cast::<PyFloat>() {
+        return w.float(f.value());
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        return w.str(s.to_str().map_err(|_| record::UNSUPPORTED_VALUE)?);
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return w.bytes(b.as_bytes());
+    }
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        // SAFETY: the GIL is held and no Python code runs while the slice is used, so the
+        // bytearray cannot be resized or freed; it is not the event buffer (checked).
+        let bytes = unsafe { b.as_bytes() };
+        if overlaps(bytes.as_ptr() as usize, bytes.len(), guard) {
+            return Err(VALUE_IS_EVENT_BUFFER.into());
+        }
+        return w.bytes(bytes);
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        w.begin_map(d.len())?;
+        write_pairs(d, w, guard)?;
+        w.end();
+        return Ok(());
+    }
+    if let Ok(l) = v.cast::<PyList>() {
+        w.begin_list(l.len())?;
+        for item in l.iter() {
+            write_value(&item, w, guard)?;
+        }
+        w.end();
+        return Ok(());
+    }
+    if let Ok(t) = v.cast::<PyTuple>() {
+        w.begin_list(t.len())?;
+        for item in t.iter() {
+            write_value(&item, w, guard)?;
+        }
+        w.end();
+        return Ok(());
+    }
+    if let Ok(view) = PyBuffer::<u8>::get(v) {
+        if view.is_c_contiguous() {
+            let (ptr, len) = (view.buf_ptr() as usize, view.len_bytes());
+            if overlaps(ptr, len, guard) {
+                return Err(VALUE_IS_EVENT_BUFFER.into());
+            }
+            // SAFETY: the export keeps the memory alive and C-contiguous for `len` bytes
+            // while `view` lives; the GIL is held and it does not overlap the event buffer.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+            return w.bytes(bytes);
+        }
+    }
+    Err(record::UNSUPPORTED_VALUE.into())
+}
+
+fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, err: Error) -> PyResult<std::borrow::Cow<'a, str>> {
+    obj.cast::<PyString>()
+        .map_err(|_| to_py_err(err))?
+        .to_cow()
+        .map_err(|_| to_py_err(err))
+}
+
+/// The device-analytics client (product.md §3).
+#[pyclass(module = "_honch_core")]
+pub struct Honch {
+    client: Client,
+    buffer: EventBuffer,
+    #[allow(dead_code)]
+    connectivity_callback: Option<Py<PyAny>>,
+}
+
+impl Honch {
+    fn guard(&self) -> (usize, usize) {
+        self.buffer.range()
+    }
+}
+
+fn parse_config<'py>(
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<(crate::config::Config, Bound<'py, PyAny>, Option<Py<PyAny>>)> {
+    let kwargs = kwargs.ok_or_else(|| to_py_err(config::missing(Field::ApiKey)))?;
+    let mut texts: Vec<(Field, Option<String>)> = Vec::new();
+    let mut builder_ints: Vec<(Field, Option<i64>)> = Vec::new();
+    let mut buffer = None;
+    let mut callback = None;
+    for (k, v) in kwargs.iter() {
+        let name: String = k.extract()?;
+        let field = config::field(&name).ok_or_else(|| {
+            let msg = format!("unknown keyword argument: {name}");
+            Python::attach(|py| {
+                let e = class_object(py, ErrorClass::InvalidArgument).call1((msg,));
+                match e {
+                    Ok(inst) => {
+                        let _ = inst.setattr("status", Status::InvalidArgument.code());
+                        PyErr::from_value(inst)
+                    }
+                    Err(e) => e,
+                }
+            })
+        })?;
+        match field.kind() {
+            FieldKind::Text => {
+                let value = if v.is_none() {
+                    None
+                } else {
+                    Some(text_arg(&v, config::wrong_type(field))?.into_owned())
+                };
+                texts.push((field, value));
+            }
+            FieldKind::Integer => {
+                let value = if v.is_none() {
+                    None
+                } else if v.cast::<PyBool>().is_ok() || v.cast::<PyInt>().is_err() {
+                    return Err(to_py_err(config::wrong_type(field)));
+                } else {
+                    // Beyond i64 is certainly too large; the core names the field.
+                    Some(v.extract::<i64>().unwrap_or(i64::MAX))
+                };
+                builder_ints.push((field, value));
+            }
+            FieldKind::Buffer => {
+                if !v.is_none() {
+                    buffer = Some(v);
+                }
+            }
+            FieldKind::Callback => {
+                if !v.is_none() {
+                    if !v.is_callable() {
+                        return Err(to_py_err(config::wrong_type(field)));
+                    }
+                    callback = Some(v.unbind());
+                }
+            }
+            FieldKind::Unsupported => {
+                if !v.is_none() {
+                    return Err(to_py_err(config::HOOKS_UNSUPPORTED));
+                }
+            }
+        }
+    }
+    let mut builder = ConfigBuilder::new();
+    for (field, value) in &texts {
+        builder.set_text(*field, value.as_deref()).map_err(to_py_err)?;
+    }
+    for (field, value) in &builder_ints {
+        builder.set_int(*field, *value).map_err(to_py_err)?;
+    }
+    let config = builder.finish().map_err(to_py_err)?;
+    let buffer = buffer.ok_or_else(|| to_py_err(config::missing(Field::EventBuffer)))?;
+    Ok((config, buffer, callback))
+}
+
+#[pymethods]
+impl Honch {
+    #[new]
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let (config, buffer_obj, connectivity_callback) = parse_config(kwargs)?;
+        let mut buffer = EventBuffer::acquire(&buffer_obj)?;
+        let seed = os_seed(py)?;
+        let client = Client::new(config, buffer.bytes(), seed, &SystemClock).map_err(to_py_err)?;
+        Ok(Self { client, buffer, connectivity_callback })
+    }
+
+    /// Queues `event` with optional `properties` (a dict).
+    #[pyo3(signature = (event, properties=None))]
+    fn track(&mut self, event: &Bound<'_, PyAny>, properties: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let name = text_arg(event, record::INVALID_EVENT_NAME)?;
+        let props = PyProps::new(properties, self.guard())?;
+        let Honch { client, buffer, .. } = self;
+        client.track(buffer.bytes(), &SystemClock, &name, &props).map_err(to_py_err)
+    }
+
+    /// Switches the distinct id to `distinct_id` and queues `$identify` with `traits`.
+    #[pyo3(signature = (distinct_id, traits=None))]
+    fn identify(&mut self, distinct_id: &Bound<'_, PyAny>, traits: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let id = text_arg(distinct_id, record::INVALID_DISTINCT_ID)?;
+        let props = PyProps::new(traits, self.guard())?;
+        if props.count() >= record::MAX_PROPERTIES {
+            return Err(to_py_err(record::TOO_MANY_PROPERTIES));
+        }
+        let Honch { client, buffer, .. } = self;
+        client.identify(buffer.bytes(), &SystemClock, &id, &props).map_err(to_py_err)
+    }
+
+    /// Starts a session (ending an active one first).
+    #[pyo3(signature = (name=None))]
+    fn session_start(&mut self, name: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let name = match name {
+            Some(n) if !n.is_none() => Some(n.str()?.to_cow()?.into_owned()),
+            _ => None,
+        };
+        let Honch { client, buffer, .. } = self;
+        client.session_start(buffer.bytes(), &SystemClock, name.as_deref()).map_err(to_py_err)
+    }
+
+    /// Ends the active session, if any.
+    fn session_end(&mut self) -> PyResult<()> {
+        let Honch { client, buffer, .. } = self;
+        client.session_end(buffer.bytes(), &SystemClock).map_err(to_py_err)
+    }
+
+    /// Back to the device id, no session, and an empty queue.
+    fn reset(&mut self) -> PyResult<()> {
+        let Honch { client, buffer, .. } = self;
+        client.reset(buffer.bytes()).map_err(to_py_err)
+    }
+
+    /// The configured device id (`None` after `shutdown()`).
+    fn get_device_id(&self) -> Option<String> {
+        self.client.device_id().map(str::to_owned)
+    }
+
+    /// Queue depth, bytes and drop counters.
+    fn queue_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.client.queue_stats();
+        let d = PyDict::new(py);
+        d.set_item("depth", s.depth)?;
+        d.set_item("bytes_used", s.bytes_used)?;
+        d.set_item("bytes_capacity", s.bytes_capacity)?;
+        d.set_item("capacity_dropped_events", s.capacity_dropped_events)?;
+        d.set_item("oversized_rejected_events", s.oversized_rejected_events)?;
+        d.set_item("dead_lettered_events", s.dead_lettered_events)?;
+        d.set_item("high_watermark_depth", s.high_watermark_depth)?;
+        d.set_item("high_watermark_bytes", s.high_watermark_bytes)?;
+        d.set_item("max_queued_events", self.client.config().max_queued_events)?;
+        Ok(d)
+    }
+}
+
+#[pymodule]
+fn _honch_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    process_start();
+    m.add_class::<Honch>()?;
+    for class in ErrorClass::ALL {
+        let ty = class_object(py, class);
+        ty.setattr("status", class.default_status().code())?;
+        m.add(class.name(), ty)?;
+    }
+    for (name, status) in Status::EXPORTED {
+        m.add(name, status.code())?;
+    }
+    m.add("__version__", SDK_VERSION)?;
+    m.add("SDK_VERSION", SDK_VERSION)?;
+    m.add("SDK_PLATFORM", "cpython")?;
+    Ok(())
+}
