@@ -1,3 +1,5 @@
-# Frozen into MicroPython firmware by scripts/micropython-unix.sh (FROZEN_MANIFEST).
-# Board builds: include("$(PORT_DIR)/boards/manifest.py") first, then this file.
-package("honch", base_path="$(MPY_DIR)/../honch-src")
+# Freezes the `honch` Python package into firmware. Paths are relative to this file.
+#   unix (scripts/micropython-unix.sh): FROZEN_MANIFEST=<this file>
+#   boards: in the board's manifest, include("$(BOARD_DIR)/manifest.py") stays, plus
+#           include("<path to honch>/manifest.py")
+package("honch", base_path=".")

@@ -57,11 +57,15 @@ jobs=$(nproc 2>/dev/null || echo 2)
 log "building mpy-cross"
 make -s -C "$src/mpy-cross" -j"$jobs" >&2
 
+# make ports take a folder of module folders: ours is the repository itself.
+mkdir -p "$build/usermods"
+ln -sfn "$repo" "$build/usermods/honch"
+
 log "building the unix port with _honch_core"
 make -s -C "$src/ports/unix" -j"$jobs" \
-  BUILD="$build/unix" PROG="$build/unix/micropython" \
+  BUILD="$build/unix" \
   MICROPY_PY_BTREE=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 \
-  USER_C_MODULES="$repo/mp_bindings/usermod" \
-  FROZEN_MANIFEST="$repo/python/manifest.py" >&2
+  USER_C_MODULES="$build/usermods" \
+  FROZEN_MANIFEST="$repo/manifest.py" >&2
 
 echo "$build/unix/micropython"

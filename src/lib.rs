@@ -27,3 +27,11 @@ pub mod capture;
 
 #[cfg(feature = "cpython")]
 mod cpython;
+
+#[cfg(feature = "micropython")]
+mod micropython;
+
+#[cfg(all(feature = "micropython", feature = "std"))]
+compile_error!(
+    "the micropython binding is no_std: build it with --no-default-features --features micropython"
+);

@@ -1,0 +1,21 @@
+//! The MicroPython binding: `_honch_core` as a user module linked into firmware.
+//!
+//! Layout: `layout` mirrors the C structs built as constant data (with layout checks),
+//! `obj` reads objects without raising, `raise` holds the exception types and the only raise
+//! path, `platform` the clocks, RNG seed and nlr-protected calls, `props` converts property
+//! values, `honch` is the `Honch` type, `module` the module object, and `alloc` routes the
+//! Rust heap to the GC heap.
+//!
+//! The nlr rule: MicroPython raises with a longjmp, which must never skip a Rust frame that
+//! owns something. Entry points therefore compute a plain-data result first and raise only
+//! in [`raise::finish`], after everything they owned is dropped; the calls that may raise
+//! while Rust owns values go through [`platform::protect`].
+
+mod alloc;
+mod honch;
+mod layout;
+mod module;
+mod obj;
+mod platform;
+mod props;
+mod raise;

@@ -1,0 +1,224 @@
+//! Object representation A (`MICROPY_OBJ_REPR_A`, asserted in mp_bindings) and the
+//! non-raising reads the binding needs. None of these functions can raise a MicroPython
+//! exception, so they are safe to call while Rust values with destructors are alive.
+
+use core::ffi::c_void;
+
+use honch_mp_sys as sys;
+
+pub type Obj = sys::mp_obj_t;
+pub type Qstr = sys::qstr;
+
+pub const NULL: Obj = core::ptr::null_mut();
+
+const fn immediate(v: usize) -> Obj {
+    ((v << 3) | 6) as Obj
+}
+
+pub const NONE: Obj = immediate(0);
+pub const FALSE: Obj = immediate(1);
+pub const TRUE: Obj = immediate(3);
+
+pub const fn qstr_obj(q: u32) -> Obj {
+    (((q as usize) << 3) | 2) as Obj
+}
+
+pub const fn qstr_rom(q: u32) -> *const c_void {
+    qstr_obj(q) as *const c_void
+}
+
+pub fn is_qstr(o: Obj) -> bool {
+    (o as usize) & 7 == 2
+}
+
+pub fn is_small_int(o: Obj) -> bool {
+    (o as usize) & 1 == 1
+}
+
+/// `MP_OBJ_NEW_SMALL_INT`; the caller keeps `v` within the small-int range.
+pub const fn small_int(v: isize) -> Obj {
+    (((v as usize) << 1) | 1) as Obj
+}
+
+pub const fn small_int_rom(v: isize) -> *const c_void {
+    small_int(v) as *const c_void
+}
+
+fn small_int_value(o: Obj) -> isize {
+    (o as isize) >> 1
+}
+
+pub fn bool_obj(b: bool) -> Obj {
+    if b {
+        TRUE
+    } else {
+        FALSE
+    }
+}
+
+/// `type(o)` (never raises).
+pub fn type_of(o: Obj) -> *const sys::mp_obj_type_t {
+    // SAFETY: mp_obj_get_type accepts any valid object and only reads it.
+    unsafe { sys::mp_obj_get_type(o) }
+}
+
+pub fn is_type(o: Obj, t: *const sys::mp_obj_type_t) -> bool {
+    core::ptr::eq(type_of(o), t)
+}
+
+macro_rules! builtin_type {
+    ($name:ident) => {
+        // Taking the address of a C static reads nothing (and needs no `unsafe`).
+        &raw const sys::$name
+    };
+}
+pub(crate) use builtin_type;
+
+/// The UTF-8 text of a `str` (or interned qstr) object; `None` for anything else.
+pub fn str_data<'a>(o: Obj) -> Option<&'a str> {
+    let bytes = if is_qstr(o) {
+        let mut len = 0usize;
+        // SAFETY: `o` is a qstr object; qstr_data returns interned bytes that live as long
+        // as the VM's qstr pool (never freed while the VM runs).
+        let p = unsafe { sys::qstr_data((o as usize >> 3) as Qstr, &mut len) };
+        // SAFETY: qstr_data returned a pointer to `len` readable bytes.
+        unsafe { core::slice::from_raw_parts(p, len) }
+    } else if is_type(o, builtin_type!(mp_type_str)) {
+        // SAFETY: `o` is a str object, so it points at an mp_obj_str_t.
+        let s = unsafe { &*(o as *const sys::mp_obj_str_t) };
+        // SAFETY: a str object's data holds `len` bytes for as long as the object lives,
+        // and the caller holds a reference to the object for the duration of the borrow.
+        unsafe { core::slice::from_raw_parts(s.data, s.len) }
+    } else {
+        return None;
+    };
+    // MicroPython guarantees str contents are valid UTF-8, but this is checked anyway since
+    // the cost is small next to the event and the rest of the crate relies on it.
+    core::str::from_utf8(bytes).ok()
+}
+
+/// An integer object's value, if it fits in 64 bits: `Some(Ok(i64))` for values that fit in
+/// `i64`, `Some(Err(u64))` for values in `2**63 .. 2**64`, `None` otherwise (or not an int).
+pub fn int_value(o: Obj) -> Option<Result<i64, u64>> {
+    if is_small_int(o) {
+        return Some(Ok(small_int_value(o) as i64));
+    }
+    if !is_type(o, builtin_type!(mp_type_int)) {
+        return None;
+    }
+    big_int_value(o)
+}
+
+fn big_int_value(o: Obj) -> Option<Result<i64, u64>> {
+    // SAFETY: with MPZ long ints, every non-small int object is an mp_obj_int_t.
+    let int = unsafe { &*(o as *const sys::mp_obj_int_t) };
+    let digits = int.mpz.len;
+    let dig_bits = sys::HONCH_MPZ_DIG_SIZE as usize;
+    if digits * dig_bits > 64 + dig_bits {
+        return None;
+    }
+    let dig_bytes = core::mem::size_of::<sys::mpz_dig_t>();
+    let mut magnitude: u128 = 0;
+    for i in (0..digits).rev() {
+        // SAFETY: `dig` holds `len` digits of `dig_bytes` bytes each.
+        let d = unsafe {
+            let p = (int.mpz.dig as *const u8).add(i * dig_bytes);
+            match dig_bytes {
+                2 => u128::from((p as *const u16).read_unaligned()),
+                4 => u128::from((p as *const u32).read_unaligned()),
+                _ => return None,
+            }
+        };
+        magnitude = (magnitude << dig_bits) | d;
+    }
+    if int.mpz.neg() != 0 {
+        if magnitude <= 1u128 << 63 {
+            return Some(Ok((magnitude as i128).wrapping_neg() as i64));
+        }
+        return None;
+    }
+    if magnitude <= i64::MAX as u128 {
+        Some(Ok(magnitude as i64))
+    } else if magnitude <= u64::MAX as u128 {
+        Some(Err(magnitude as u64))
+    } else {
+        None
+    }
+}
+
+/// A float object's value (the port's float width, widened).
+pub fn float_value(o: Obj) -> Option<f64> {
+    if !is_type(o, builtin_type!(mp_type_float)) {
+        return None;
+    }
+    // SAFETY: `o` is a float object; mp_obj_float_get only reads it.
+    Some(unsafe { sys::mp_obj_float_get(o) } as f64)
+}
+
+/// The items of a list or tuple, borrowed.
+pub fn seq_items<'a>(o: Obj) -> Option<&'a [Obj]> {
+    if !is_type(o, builtin_type!(mp_type_list)) && !is_type(o, builtin_type!(mp_type_tuple)) {
+        return None;
+    }
+    let mut len = 0usize;
+    let mut items: *mut Obj = core::ptr::null_mut();
+    // SAFETY: `o` is a list or tuple, for which mp_obj_get_array does not raise; it reports
+    // the item array, valid while the object is unchanged (no Python code runs meanwhile).
+    unsafe { sys::mp_obj_get_array(o, &mut len, &mut items) };
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: as above, `items` points at `len` objects.
+    Some(unsafe { core::slice::from_raw_parts(items, len) })
+}
+
+/// The filled (key, value) slots of a dict (or OrderedDict).
+pub fn dict_map<'a>(o: Obj) -> Option<&'a sys::mp_map_t> {
+    let is_dict =
+        is_type(o, builtin_type!(mp_type_dict)) || is_type(o, builtin_type!(mp_type_ordereddict));
+    if !is_dict {
+        return None;
+    }
+    // SAFETY: `o` is a dict object, which starts with its base and then its map.
+    Some(unsafe { &(*(o as *const sys::mp_obj_dict_t)).map })
+}
+
+/// Iterates the filled slots of a map.
+pub fn map_entries<'a>(map: &'a sys::mp_map_t) -> impl Iterator<Item = (Obj, Obj)> + 'a {
+    let table: &'a [sys::mp_map_elem_t] = if map.table.is_null() || map.alloc == 0 {
+        &[]
+    } else {
+        // SAFETY: a map's table holds `alloc` elements.
+        unsafe { core::slice::from_raw_parts(map.table, map.alloc) }
+    };
+    table
+        .iter()
+        // Empty slots hold MP_OBJ_NULL, deleted ones MP_OBJ_SENTINEL (4 in representation A).
+        .filter(|e| !e.key.is_null() && e.key as usize != 4)
+        .map(|e| (e.key, e.value))
+}
+
+/// Number of entries of a map.
+pub fn map_len(map: &sys::mp_map_t) -> usize {
+    map.used()
+}
+
+/// The bytes of a bytes-like object (bytes, bytearray, memoryview, array), borrowed.
+pub fn buffer<'a>(o: Obj, writable: bool) -> Option<&'a mut [u8]> {
+    if is_small_int(o) || is_qstr(o) || o == NONE || o == TRUE || o == FALSE {
+        return None;
+    }
+    // SAFETY: mp_buffer_info_t is plain data (pointers and integers); all-zero is valid.
+    let mut info: sys::mp_buffer_info_t = unsafe { core::mem::zeroed() };
+    let flags = if writable { sys::HONCH_BUFFER_RW } else { 1 };
+    // SAFETY: mp_get_buffer (unlike mp_get_buffer_raise) reports failure by returning false.
+    if !unsafe { sys::mp_get_buffer(o, &mut info, flags as _) } {
+        return None;
+    }
+    if info.len == 0 {
+        return Some(&mut []);
+    }
+    // SAFETY: the buffer protocol reported `len` bytes at `buf`, valid while the object
+    // lives and is not resized; callers re-acquire it on every call.
+    Some(unsafe { core::slice::from_raw_parts_mut(info.buf.cast::<u8>(), info.len) })
+}

@@ -1,0 +1,109 @@
+//! Python property values (MicroPython objects) written through the core's validating
+//! [`PropsWriter`]; only type dispatch lives here, every rule is the core's.
+
+use honch_mp_sys as sys;
+
+use super::obj::{self, Obj};
+use crate::client::Properties;
+use crate::record::{self, PropsError, PropsWriter};
+use crate::status::Error;
+
+const VALUE_IS_EVENT_BUFFER: Error =
+    Error::invalid("event_buffer cannot be used as a property value");
+
+/// A dict of properties (or none), plus the event buffer's address range, which a value
+/// must not overlap (the queue is written while values are read).
+pub struct MpProps<'a> {
+    map: Option<&'a sys::mp_map_t>,
+    guard: (usize, usize),
+}
+
+impl<'a> MpProps<'a> {
+    /// `None` (or absent) means no properties; anything but a dict is refused.
+    pub fn new(o: Obj, guard: (usize, usize)) -> Result<Self, Error> {
+        if o.is_null() || o == obj::NONE {
+            return Ok(Self { map: None, guard });
+        }
+        let map = obj::dict_map(o).ok_or(record::PROPERTIES_NOT_DICT)?;
+        Ok(Self {
+            map: Some(map),
+            guard,
+        })
+    }
+}
+
+impl Properties for MpProps<'_> {
+    fn count(&self) -> usize {
+        self.map.map_or(0, obj::map_len)
+    }
+
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        match self.map {
+            Some(map) => write_pairs(map, w, self.guard),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_pairs(
+    map: &sys::mp_map_t,
+    w: &mut PropsWriter<'_>,
+    guard: (usize, usize),
+) -> Result<(), PropsError> {
+    for (k, v) in obj::map_entries(map) {
+        w.key(obj::str_data(k).ok_or(record::KEYS_NOT_STR)?)?;
+        write_value(v, w, guard)?;
+    }
+    Ok(())
+}
+
+fn overlaps(bytes: &[u8], guard: (usize, usize)) -> bool {
+    let start = bytes.as_ptr() as usize;
+    !bytes.is_empty() && start < guard.1 && guard.0 < start + bytes.len()
+}
+
+/// One value, in the order of micropython.md §1.5.
+fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
+    if v == obj::NONE {
+        return w.null();
+    }
+    if v == obj::TRUE || v == obj::FALSE {
+        return w.bool(v == obj::TRUE);
+    }
+    if let Some(int) = obj::int_value(v) {
+        return match int {
+            Ok(i) => w.int(i),
+            Err(u) => w.uint(u),
+        };
+    }
+    if obj::is_type(v, obj::builtin_type!(mp_type_int)) {
+        return Err(record::INT_OUT_OF_RANGE.into());
+    }
+    if let Some(f) = obj::float_value(v) {
+        return w.float(f);
+    }
+    if let Some(s) = obj::str_data(v) {
+        return w.str(s);
+    }
+    if let Some(map) = obj::dict_map(v) {
+        w.begin_map(obj::map_len(map))?;
+        write_pairs(map, w, guard)?;
+        w.end();
+        return Ok(());
+    }
+    if let Some(items) = obj::seq_items(v) {
+        w.begin_list(items.len())?;
+        for &item in items {
+            write_value(item, w, guard)?;
+        }
+        w.end();
+        return Ok(());
+    }
+    if let Some(bytes) = obj::buffer(v, false) {
+        if overlaps(bytes, guard) {
+            return Err(VALUE_IS_EVENT_BUFFER.into());
+        }
+        return w.bytes(bytes);
+    }
+    Err(record::UNSUPPORTED_VALUE.into())
+}
