@@ -34,9 +34,7 @@ fn clang_args(cflags: &str, port_dir: &Path) -> Vec<String> {
                 }
             }
             _ if w.starts_with("-I") => args.push(format!("-I{}", absolute(&w[2..]))),
-            _ if w.starts_with("-D") || w.starts_with("-U") || w.starts_with("-std=") => {
-                args.push(w)
-            }
+            _ if w.starts_with("-D") || w.starts_with("-U") || w.starts_with("-std=") => args.push(w),
             _ => {}
         }
     }
@@ -105,7 +103,7 @@ fn main() {
         .allowlist_type("mp_obj_(type|base|dict|module|str|int|tuple|list|fun_builtin_var|float)_t")
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
-        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException)");
+        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError)");
     for name in qstr_names(&here.join("c/honch_qstrs.h")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }

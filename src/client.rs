@@ -196,8 +196,8 @@ impl Client {
             Err(PropsError::Invalid(e)) => return Err(e),
             _ => {
                 // Measure, make room (dropping the oldest), then write for real.
-                let n = write_record(PackedWriter::counting(), &head, props, trusted)
-                    .map_err(|e| match e {
+                let n =
+                    write_record(PackedWriter::counting(), &head, props, trusted).map_err(|e| match e {
                         PropsError::Invalid(e) => e,
                         PropsError::Full => Error::status(Status::Internal),
                     })?;
@@ -267,12 +267,7 @@ impl Client {
 
     /// `set_property(key, value)`: queues `$set_property` with `{key: value}`; `props`
     /// writes that single pair.
-    pub fn set_property(
-        &mut self,
-        buf: &mut [u8],
-        clock: &dyn Clock,
-        props: &dyn Properties,
-    ) -> Result<()> {
+    pub fn set_property(&mut self, buf: &mut [u8], clock: &dyn Clock, props: &dyn Properties) -> Result<()> {
         self.gate(buf)?;
         self.enqueue(buf, clock, "$set_property", props, &[])
     }
@@ -316,7 +311,13 @@ impl Client {
     pub fn connectivity_changed(&mut self, buf: &mut [u8], clock: &dyn Clock, connected: bool) -> Result<()> {
         self.gate(buf)?;
         let state = if connected { "connected" } else { "disconnected" };
-        self.enqueue(buf, clock, "$connectivity_change", &NoProperties, &[Trusted::Str("state", state)])
+        self.enqueue(
+            buf,
+            clock,
+            "$connectivity_change",
+            &NoProperties,
+            &[Trusted::Str("state", state)],
+        )
     }
 
     /// `reset()`: back to the device id, no session, empty queue (no event is queued).

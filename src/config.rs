@@ -118,10 +118,9 @@ impl Field {
             | Field::Environment => FieldKind::Text,
             Field::EventBuffer => FieldKind::Buffer,
             Field::ConnectivityCallback => FieldKind::Callback,
-            Field::Platform
-            | Field::Transport
-            | Field::BatteryCallback
-            | Field::AutoPropertiesCallback => FieldKind::Unsupported,
+            Field::Platform | Field::Transport | Field::BatteryCallback | Field::AutoPropertiesCallback => {
+                FieldKind::Unsupported
+            }
             _ => FieldKind::Integer,
         }
     }
@@ -386,7 +385,10 @@ mod tests {
         let c = base().finish().unwrap();
         assert_eq!(&*c.endpoint_url, DEFAULT_ENDPOINT_URL);
         assert_eq!(&*c.environment, "production");
-        assert_eq!((c.batch_size, c.max_queued_events, c.max_event_bytes), (20, 1000, 8192));
+        assert_eq!(
+            (c.batch_size, c.max_queued_events, c.max_event_bytes),
+            (20, 1000, 8192)
+        );
         assert_eq!((c.transport_timeout_ms, c.flush_interval_seconds), (8000, 120));
         assert_eq!((c.flush_min_interval_ms, c.flush_event_threshold), (15_000, 20));
         assert_eq!((c.flush_retry_initial_ms, c.flush_retry_max_ms), (1000, 300_000));
@@ -395,7 +397,12 @@ mod tests {
 
     #[test]
     fn required_fields_are_named() {
-        for f in [Field::ApiKey, Field::DeviceId, Field::DeviceModel, Field::FirmwareVersion] {
+        for f in [
+            Field::ApiKey,
+            Field::DeviceId,
+            Field::DeviceModel,
+            Field::FirmwareVersion,
+        ] {
             let mut b = base();
             b.set_text(f, Some(" \t")).unwrap();
             let e = b.finish().unwrap_err();
@@ -417,7 +424,11 @@ mod tests {
         assert_eq!(c.transport_timeout_ms, 10_000);
         assert_eq!(c.flush_min_interval_ms, 0);
         assert_eq!(c.flush_retry_max_ms, 5000);
-        for f in [Field::MaxQueuedEvents, Field::MaxEventBytes, Field::TransportTimeoutMs] {
+        for f in [
+            Field::MaxQueuedEvents,
+            Field::MaxEventBytes,
+            Field::TransportTimeoutMs,
+        ] {
             for v in [0, -1] {
                 let mut b = base();
                 b.set_int(f, Some(v)).unwrap();

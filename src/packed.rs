@@ -49,12 +49,20 @@ pub struct PackedWriter<'b> {
 
 impl<'b> PackedWriter<'b> {
     pub fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, pos: 0, counting: false }
+        Self {
+            buf,
+            pos: 0,
+            counting: false,
+        }
     }
 
     /// A writer that stores nothing and counts the bytes a value would take.
     pub fn counting() -> PackedWriter<'static> {
-        PackedWriter { buf: &mut [], pos: 0, counting: true }
+        PackedWriter {
+            buf: &mut [],
+            pos: 0,
+            counting: true,
+        }
     }
 
     /// Bytes written so far.
@@ -93,7 +101,10 @@ impl<'b> PackedWriter<'b> {
             self.pos = end;
             return Ok(());
         }
-        self.buf.get_mut(self.pos..end).ok_or(Full)?.copy_from_slice(bytes);
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(Full)?
+            .copy_from_slice(bytes);
         self.pos = end;
         Ok(())
     }
@@ -266,7 +277,10 @@ pub fn read_value(input: &[u8]) -> Result<(Value<'_>, &[u8]), Malformed> {
         }
         tag::ARRAY => {
             let (count, body) = read_varint(rest)?;
-            let mut items = Items { remaining: count, rest: body };
+            let mut items = Items {
+                remaining: count,
+                rest: body,
+            };
             let mut skip = items;
             for item in &mut skip {
                 item?;
@@ -315,7 +329,10 @@ impl<'a> Pairs<'a> {
     /// returns the pairs and the bytes after them.
     pub fn parse(input: &'a [u8]) -> Result<(Self, &'a [u8]), Malformed> {
         let (count, body) = read_varint(input)?;
-        let mut skip = Pairs { remaining: count, rest: body };
+        let mut skip = Pairs {
+            remaining: count,
+            rest: body,
+        };
         for pair in &mut skip {
             pair?;
         }
@@ -328,7 +345,10 @@ impl<'a> Pairs<'a> {
 
     /// An empty pair list.
     pub const fn empty() -> Self {
-        Pairs { remaining: 0, rest: &[] }
+        Pairs {
+            remaining: 0,
+            rest: &[],
+        }
     }
 
     /// Number of pairs not yet read.
@@ -391,7 +411,10 @@ mod tests {
         assert_eq!(all.len(), 3);
         let Value::Array(items) = all[0].1 else { panic!() };
         let items: alloc::vec::Vec<_> = items.map(|v| v.unwrap()).collect();
-        assert_eq!(items, [Value::Null, Value::Bool(true), Value::Int(-5), Value::UInt(7)]);
+        assert_eq!(
+            items,
+            [Value::Null, Value::Bool(true), Value::Int(-5), Value::UInt(7)]
+        );
         let Value::Map(mut m) = all[1].1 else { panic!() };
         assert_eq!(m.next(), Some(Ok(("f", Value::F64(1.5)))));
         assert_eq!(all[2], ("s", Value::Str("hé")));

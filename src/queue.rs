@@ -77,8 +77,8 @@ impl Queue {
         if buffer_len < MIN_BUFFER {
             return Err(BUFFER_TOO_SMALL);
         }
-        let capacity = u32::try_from(buffer_len)
-            .map_err(|_| Error::invalid("event_buffer is larger than 4 GiB"))?;
+        let capacity =
+            u32::try_from(buffer_len).map_err(|_| Error::invalid("event_buffer is larger than 4 GiB"))?;
         Ok(Self {
             capacity,
             max_events: max_events.max(1),
@@ -132,17 +132,29 @@ impl Queue {
     /// The largest region a record can be written to now without evicting.
     pub fn free_slot(&self) -> Slot {
         if self.count == 0 {
-            return Slot { offset: 0, len: self.capacity };
+            return Slot {
+                offset: 0,
+                len: self.capacity,
+            };
         }
         if self.tail > self.head {
             let at_end = self.capacity - self.tail;
             if at_end >= self.head {
-                Slot { offset: self.tail, len: at_end }
+                Slot {
+                    offset: self.tail,
+                    len: at_end,
+                }
             } else {
-                Slot { offset: 0, len: self.head }
+                Slot {
+                    offset: 0,
+                    len: self.head,
+                }
             }
         } else {
-            Slot { offset: self.tail, len: self.head - self.tail }
+            Slot {
+                offset: self.tail,
+                len: self.head - self.tail,
+            }
         }
     }
 
@@ -226,7 +238,10 @@ impl Queue {
             // The application overwrote the buffer: the ring cannot be walked any further.
             self.stats.dead_lettered_events += self.count;
             self.clear();
-            return Err(Error::new(Status::Io, "event_buffer was overwritten; queued events were lost"));
+            return Err(Error::new(
+                Status::Io,
+                "event_buffer was overwritten; queued events were lost",
+            ));
         };
         self.count -= 1;
         self.used -= len;
@@ -280,7 +295,12 @@ impl Queue {
 
     /// The payloads of the queued records, oldest first (without their length headers).
     pub fn iter<'b>(&self, buf: &'b [u8]) -> Records<'_, 'b> {
-        Records { queue: self, buf, offset: self.head, left: self.count }
+        Records {
+            queue: self,
+            buf,
+            offset: self.head,
+            left: self.count,
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //! The batch context (device id, model, firmware, ...) is not stored per record: it is the
 //! client's, and the wire encoder adds it once per message.
 
-use crate::packed::{Full, Pairs, PackedWriter};
+use crate::packed::{Full, PackedWriter, Pairs};
 use crate::status::Error;
 
 pub const FLAG_SESSION: u8 = 1;
@@ -69,8 +69,7 @@ pub const INT_OUT_OF_RANGE: Error =
 pub const UNSUPPORTED_VALUE: Error = Error::invalid("unsupported property value");
 pub const PROPERTIES_NOT_DICT: Error = Error::invalid("properties must be a dict");
 pub const KEYS_NOT_STR: Error = Error::invalid("property keys must be strings");
-pub const STRING_TOO_LONG: Error =
-    Error::invalid("property string too long (at most 512 UTF-8 bytes)");
+pub const STRING_TOO_LONG: Error = Error::invalid("property string too long (at most 512 UTF-8 bytes)");
 pub const EVENT_TOO_LARGE: Error = Error::invalid("event is larger than max_event_bytes");
 
 fn is_blank(s: &str) -> bool {
@@ -257,7 +256,14 @@ impl<'a> RecordView<'a> {
         if !rest.is_empty() {
             return None;
         }
-        Some(Self { flags, timestamp_ms, session_id, distinct_id, name, properties })
+        Some(Self {
+            flags,
+            timestamp_ms,
+            session_id,
+            distinct_id,
+            name,
+            properties,
+        })
     }
 }
 

@@ -131,9 +131,7 @@ impl ErrorClass {
     pub const fn parent(self) -> Option<ErrorClass> {
         match self {
             ErrorClass::Honch => None,
-            ErrorClass::Offline | ErrorClass::RateLimited | ErrorClass::Server => {
-                Some(ErrorClass::Transport)
-            }
+            ErrorClass::Offline | ErrorClass::RateLimited | ErrorClass::Server => Some(ErrorClass::Transport),
             _ => Some(ErrorClass::Honch),
         }
     }
@@ -169,7 +167,10 @@ impl Error {
 
     /// The status with its reference text as the message.
     pub const fn status(status: Status) -> Self {
-        Self { status, message: status.text() }
+        Self {
+            status,
+            message: status.text(),
+        }
     }
 
     pub const fn invalid(message: &'static str) -> Self {

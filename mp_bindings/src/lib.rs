@@ -2,12 +2,7 @@
 //! generates from the port's headers (see `build.rs`), plus compile-time checks of the
 //! assumptions the binding makes about this build.
 #![no_std]
-#![allow(
-    non_upper_case_globals,
-    non_camel_case_types,
-    non_snake_case,
-    dead_code
-)]
+#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
 #![allow(clippy::all)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));

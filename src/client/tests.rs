@@ -23,7 +23,10 @@ impl Clock for TestClock {
 const T0: u64 = 1_700_000_000_000;
 
 fn clock() -> TestClock {
-    TestClock { now: Cell::new(T0), up: Cell::new(5) }
+    TestClock {
+        now: Cell::new(T0),
+        up: Cell::new(5),
+    }
 }
 
 fn config(max_queued: i64) -> Config {
@@ -93,7 +96,8 @@ fn boot_event_then_tracks_in_order() {
     let mut buf = [0u8; 1024];
     let clk = clock();
     let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
-    c.track(&mut buf, &clk, "recording_started", &Props(7, Some("hdr"))).unwrap();
+    c.track(&mut buf, &clk, "recording_started", &Props(7, Some("hdr")))
+        .unwrap();
     let ev = events(&c, &buf);
     assert_eq!(ev[0].0, "$device_boot");
     assert_eq!(ev[0].2, [("reset_reason".into(), "unknown".into())]);
@@ -111,7 +115,10 @@ fn invalid_input_queues_nothing() {
     let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
     let before = c.queue_stats();
     for name in ["", "   ", &"x".repeat(129)] {
-        assert_eq!(c.track(&mut buf, &clk, name, &NoProperties), Err(crate::record::INVALID_EVENT_NAME));
+        assert_eq!(
+            c.track(&mut buf, &clk, name, &NoProperties),
+            Err(crate::record::INVALID_EVENT_NAME)
+        );
     }
     assert!(c.track(&mut buf, &clk, &"x".repeat(128), &NoProperties).is_ok());
     for key in ["$device_id", "distinct_id", "$session_id", "", " "] {
@@ -179,7 +186,14 @@ fn identity_sessions_and_reset() {
     let names: Vec<_> = events(&c, &buf).into_iter().map(|e| e.0).collect();
     assert_eq!(
         names,
-        ["$device_boot", "$identify", "$session_start", "$session_end", "$session_start", "$session_end"]
+        [
+            "$device_boot",
+            "$identify",
+            "$session_start",
+            "$session_end",
+            "$session_start",
+            "$session_end"
+        ]
     );
     let ev = events(&c, &buf);
     assert_eq!(ev[1].1, "user-123");
@@ -194,11 +208,17 @@ fn identity_sessions_and_reset() {
 #[test]
 fn boot_relative_time_without_rtc() {
     let mut buf = [0u8; 256];
-    let clk = TestClock { now: Cell::new(0), up: Cell::new(1234) };
+    let clk = TestClock {
+        now: Cell::new(0),
+        up: Cell::new(1234),
+    };
     let c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
     let r = c.queue().iter(&buf).next().unwrap().unwrap();
     let r = RecordView::parse(r).unwrap();
-    assert_eq!((r.timestamp_ms, r.flags & FLAG_BOOT_RELATIVE), (1234, FLAG_BOOT_RELATIVE));
+    assert_eq!(
+        (r.timestamp_ms, r.flags & FLAG_BOOT_RELATIVE),
+        (1234, FLAG_BOOT_RELATIVE)
+    );
 }
 
 #[test]

@@ -18,16 +18,66 @@ use crate::config::{self, ConfigBuilder, Field, FieldKind};
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::{Error, ErrorClass, Status};
 
-create_exception!(_honch_core, HonchError, PyException, "Base class of every error the SDK raises on purpose; `.status` holds the ERROR_* code.");
-create_exception!(_honch_core, InvalidArgumentError, HonchError, "A value passed to the SDK breaks a documented rule; nothing was queued.");
-create_exception!(_honch_core, StorageError, HonchError, "The event queue could not store an event (or its buffer changed).");
-create_exception!(_honch_core, TransportError, HonchError, "An upload failed on the network; the events stay queued.");
-create_exception!(_honch_core, OfflineError, TransportError, "The connectivity callback says the device is offline.");
-create_exception!(_honch_core, RateLimitedError, TransportError, "The server asked the SDK to wait (or upload spacing is in force).");
-create_exception!(_honch_core, ServerError, TransportError, "The server answered 5xx; the events stay queued.");
-create_exception!(_honch_core, RejectedError, HonchError, "The server rejected the upload permanently (4xx); the batch was dead-lettered.");
-create_exception!(_honch_core, CompressionUnavailableError, HonchError, "Kept for compatibility with the reference SDK; never raised.");
-create_exception!(_honch_core, NotInitializedError, HonchError, "The client is shut down.");
+create_exception!(
+    _honch_core,
+    HonchError,
+    PyException,
+    "Base class of every error the SDK raises on purpose; `.status` holds the ERROR_* code."
+);
+create_exception!(
+    _honch_core,
+    InvalidArgumentError,
+    HonchError,
+    "A value passed to the SDK breaks a documented rule; nothing was queued."
+);
+create_exception!(
+    _honch_core,
+    StorageError,
+    HonchError,
+    "The event queue could not store an event (or its buffer changed)."
+);
+create_exception!(
+    _honch_core,
+    TransportError,
+    HonchError,
+    "An upload failed on the network; the events stay queued."
+);
+create_exception!(
+    _honch_core,
+    OfflineError,
+    TransportError,
+    "The connectivity callback says the device is offline."
+);
+create_exception!(
+    _honch_core,
+    RateLimitedError,
+    TransportError,
+    "The server asked the SDK to wait (or upload spacing is in force)."
+);
+create_exception!(
+    _honch_core,
+    ServerError,
+    TransportError,
+    "The server answered 5xx; the events stay queued."
+);
+create_exception!(
+    _honch_core,
+    RejectedError,
+    HonchError,
+    "The server rejected the upload permanently (4xx); the batch was dead-lettered."
+);
+create_exception!(
+    _honch_core,
+    CompressionUnavailableError,
+    HonchError,
+    "Kept for compatibility with the reference SDK; never raised."
+);
+create_exception!(
+    _honch_core,
+    NotInitializedError,
+    HonchError,
+    "The client is shut down."
+);
 
 fn class_object(py: Python<'_>, class: ErrorClass) -> Bound<'_, pyo3::types::PyType> {
     match class {
@@ -100,8 +150,7 @@ struct EventBuffer {
 
 impl EventBuffer {
     fn acquire(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let view = PyBuffer::<u8>::get(obj)
-            .map_err(|_| to_py_err(config::wrong_type(Field::EventBuffer)))?;
+        let view = PyBuffer::<u8>::get(obj).map_err(|_| to_py_err(config::wrong_type(Field::EventBuffer)))?;
         if view.readonly() || !view.is_c_contiguous() {
             return Err(to_py_err(config::wrong_type(Field::EventBuffer)));
         }
@@ -138,7 +187,10 @@ impl<'a, 'py> PyProps<'a, 'py> {
         let dict = match obj {
             None => None,
             Some(o) if o.is_none() => None,
-            Some(o) => Some(o.cast::<PyDict>().map_err(|_| invalid(record::PROPERTIES_NOT_DICT.message))?),
+            Some(o) => Some(
+                o.cast::<PyDict>()
+                    .map_err(|_| invalid(record::PROPERTIES_NOT_DICT.message))?,
+            ),
         };
         Ok(Self { dict, guard })
     }
@@ -157,7 +209,11 @@ impl Properties for PyProps<'_, '_> {
     }
 }
 
-fn write_pairs(dict: &Bound<'_, PyDict>, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
+fn write_pairs(
+    dict: &Bound<'_, PyDict>,
+    w: &mut PropsWriter<'_>,
+    guard: (usize, usize),
+) -> Result<(), PropsError> {
     for (k, v) in dict.iter() {
         let key = k.cast::<PyString>().map_err(|_| record::KEYS_NOT_STR)?;
         w.key(key.to_str().map_err(|_| record::INVALID_PROPERTY_KEY)?)?;
@@ -173,7 +229,11 @@ fn overlaps(ptr: usize, len: usize, guard: (usize, usize)) -> bool {
 const VALUE_IS_EVENT_BUFFER: Error = Error::invalid("event_buffer cannot be used as a property value");
 
 /// One property value, in the order of micropython.md §1.5 (bool before int).
-fn write_value(v: &Bound<'_, PyAny>, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
+fn write_value(
+    v: &Bound<'_, PyAny>,
+    w: &mut PropsWriter<'_>,
+    guard: (usize, usize),
+) -> Result<(), PropsError> {
     if v.is_none() {
         return w.null();
     }
@@ -344,13 +404,20 @@ fn parse_config<'py>(
 #[pymethods]
 impl Honch {
     #[new]
-    #[pyo3(signature = (**kwargs))]
-    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn new(py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        if !args.is_empty() {
+            return Err(invalid("Honch() takes keyword arguments only"));
+        }
         let (config, buffer_obj, connectivity_callback) = parse_config(kwargs)?;
         let mut buffer = EventBuffer::acquire(&buffer_obj)?;
         let seed = os_seed(py)?;
         let client = Client::new(config, buffer.bytes(), seed, &SystemClock).map_err(to_py_err)?;
-        Ok(Self { client, buffer, connectivity_callback })
+        Ok(Self {
+            client,
+            buffer,
+            connectivity_callback,
+        })
     }
 
     /// Queues `event` with optional `properties` (a dict).
@@ -359,19 +426,27 @@ impl Honch {
         let name = text_arg(event, record::INVALID_EVENT_NAME)?;
         let props = PyProps::new(properties, self.guard())?;
         let Honch { client, buffer, .. } = self;
-        client.track(buffer.bytes(), &SystemClock, &name, &props).map_err(to_py_err)
+        client
+            .track(buffer.bytes(), &SystemClock, &name, &props)
+            .map_err(to_py_err)
     }
 
     /// Switches the distinct id to `distinct_id` and queues `$identify` with `traits`.
     #[pyo3(signature = (distinct_id, traits=None))]
-    fn identify(&mut self, distinct_id: &Bound<'_, PyAny>, traits: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn identify(
+        &mut self,
+        distinct_id: &Bound<'_, PyAny>,
+        traits: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let id = text_arg(distinct_id, record::INVALID_DISTINCT_ID)?;
         let props = PyProps::new(traits, self.guard())?;
         if props.count() >= record::MAX_PROPERTIES {
             return Err(to_py_err(record::TOO_MANY_PROPERTIES));
         }
         let Honch { client, buffer, .. } = self;
-        client.identify(buffer.bytes(), &SystemClock, &id, &props).map_err(to_py_err)
+        client
+            .identify(buffer.bytes(), &SystemClock, &id, &props)
+            .map_err(to_py_err)
     }
 
     /// Starts a session (ending an active one first).
@@ -382,13 +457,17 @@ impl Honch {
             _ => None,
         };
         let Honch { client, buffer, .. } = self;
-        client.session_start(buffer.bytes(), &SystemClock, name.as_deref()).map_err(to_py_err)
+        client
+            .session_start(buffer.bytes(), &SystemClock, name.as_deref())
+            .map_err(to_py_err)
     }
 
     /// Ends the active session, if any.
     fn session_end(&mut self) -> PyResult<()> {
         let Honch { client, buffer, .. } = self;
-        client.session_end(buffer.bytes(), &SystemClock).map_err(to_py_err)
+        client
+            .session_end(buffer.bytes(), &SystemClock)
+            .map_err(to_py_err)
     }
 
     /// Back to the device id, no session, and an empty queue.

@@ -131,11 +131,7 @@ fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
                 type_: HONCH_TYPE.as_type(),
             },
             buffer,
-            connectivity_callback: if callback.is_null() {
-                obj::NONE
-            } else {
-                callback
-            },
+            connectivity_callback: if callback.is_null() { obj::NONE } else { callback },
             busy: false,
             client,
         });
@@ -162,11 +158,13 @@ fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result
 }
 
 /// Positional and keyword arguments of a method, by parameter name (`NULL` when absent).
+/// The first `required` names must be given.
 fn method_args<const N: usize>(
     n_args: usize,
     args: *const Obj,
     kw: *mut sys::mp_map_t,
     names: [u32; N],
+    required: usize,
 ) -> Result<(Obj, [Obj; N])> {
     // SAFETY: MicroPython passes n_args ≥ 1 objects (self first), as the signature demands.
     let args = unsafe { core::slice::from_raw_parts(args, n_args) };
@@ -181,9 +179,8 @@ fn method_args<const N: usize>(
         for (i, name) in names.iter().enumerate() {
             let key = obj::qstr_obj(*name);
             // SAFETY: a lookup (no insertion) in a valid map never raises.
-            let elem = unsafe {
-                sys::mp_map_lookup(map as *const _ as *mut _, key, sys::HONCH_MAP_LOOKUP as _)
-            };
+            let elem =
+                unsafe { sys::mp_map_lookup(map as *const _ as *mut _, key, sys::HONCH_MAP_LOOKUP as _) };
             if !elem.is_null() {
                 // SAFETY: a non-null lookup result points at a filled map element.
                 out[i] = unsafe { (*elem).value };
@@ -194,6 +191,9 @@ fn method_args<const N: usize>(
             return Err(Error::invalid("unexpected keyword argument").into());
         }
     }
+    if let Some(i) = out[..required.min(N)].iter().position(|o| o.is_null()) {
+        return Err(Raise::MissingArgument(names[i] as Qstr));
+    }
     Ok((args[0], out))
 }
 
@@ -203,12 +203,8 @@ fn text<'a>(o: Obj, err: Error) -> Result<&'a str> {
 
 unsafe extern "C" fn track(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, [event, properties]) = method_args(
-            n_args,
-            args,
-            kw,
-            [sys::MP_QSTR_event, sys::MP_QSTR_properties],
-        )?;
+        let (this, [event, properties]) =
+            method_args(n_args, args, kw, [sys::MP_QSTR_event, sys::MP_QSTR_properties], 1)?;
         let name = text(event, record::INVALID_EVENT_NAME)?;
         with_client(this, |client, buf| {
             let props = MpProps::new(properties, range(buf))?;
@@ -220,12 +216,8 @@ unsafe extern "C" fn track(n_args: usize, args: *const Obj, kw: *mut sys::mp_map
 
 unsafe extern "C" fn identify(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, [id, traits]) = method_args(
-            n_args,
-            args,
-            kw,
-            [sys::MP_QSTR_distinct_id, sys::MP_QSTR_traits],
-        )?;
+        let (this, [id, traits]) =
+            method_args(n_args, args, kw, [sys::MP_QSTR_distinct_id, sys::MP_QSTR_traits], 1)?;
         let id = text(id, record::INVALID_DISTINCT_ID)?;
         with_client(this, |client, buf| {
             let props = MpProps::new(traits, range(buf))?;
@@ -240,14 +232,11 @@ unsafe extern "C" fn identify(n_args: usize, args: *const Obj, kw: *mut sys::mp_
 
 unsafe extern "C" fn session_start(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, [name]) = method_args(n_args, args, kw, [sys::MP_QSTR_name])?;
+        let (this, [name]) = method_args(n_args, args, kw, [sys::MP_QSTR_name], 0)?;
         let name = if name.is_null() || name == obj::NONE {
             None
         } else {
-            Some(text(
-                name,
-                Error::invalid("session name must be a str or None"),
-            )?)
+            Some(text(name, Error::invalid("session name must be a str or None"))?)
         };
         with_client(this, |client, buf| {
             client.session_start(buf, &platform::MpClock, name)?;
@@ -258,7 +247,7 @@ unsafe extern "C" fn session_start(n_args: usize, args: *const Obj, kw: *mut sys
 
 unsafe extern "C" fn session_end(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, []) = method_args(n_args, args, kw, [])?;
+        let (this, []) = method_args(n_args, args, kw, [], 0)?;
         with_client(this, |client, buf| {
             client.session_end(buf, &platform::MpClock)?;
             Ok(obj::NONE)
@@ -268,7 +257,7 @@ unsafe extern "C" fn session_end(n_args: usize, args: *const Obj, kw: *mut sys::
 
 unsafe extern "C" fn reset(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, []) = method_args(n_args, args, kw, [])?;
+        let (this, []) = method_args(n_args, args, kw, [], 0)?;
         with_client(this, |client, buf| {
             client.reset(buf)?;
             Ok(obj::NONE)
@@ -278,7 +267,7 @@ unsafe extern "C" fn reset(n_args: usize, args: *const Obj, kw: *mut sys::mp_map
 
 unsafe extern "C" fn get_device_id(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     let id = (|| {
-        let (this, []) = method_args(n_args, args, kw, [])?;
+        let (this, []) = method_args(n_args, args, kw, [], 0)?;
         with_client(this, |client, _| {
             Ok(client.device_id().map(|s| (s.as_ptr(), s.len())))
         })
@@ -294,7 +283,7 @@ unsafe extern "C" fn get_device_id(n_args: usize, args: *const Obj, kw: *mut sys
 
 unsafe extern "C" fn queue_stats(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     let stats = (|| {
-        let (this, []) = method_args(n_args, args, kw, [])?;
+        let (this, []) = method_args(n_args, args, kw, [], 0)?;
         with_client(this, |client, _| {
             Ok((client.queue_stats(), client.config().max_queued_events))
         })
@@ -307,10 +296,7 @@ unsafe extern "C" fn queue_stats(n_args: usize, args: *const Obj, kw: *mut sys::
         (sys::MP_QSTR_depth, s.depth),
         (sys::MP_QSTR_bytes_used, s.bytes_used),
         (sys::MP_QSTR_bytes_capacity, s.bytes_capacity),
-        (
-            sys::MP_QSTR_capacity_dropped_events,
-            s.capacity_dropped_events,
-        ),
+        (sys::MP_QSTR_capacity_dropped_events, s.capacity_dropped_events),
         (
             sys::MP_QSTR_oversized_rejected_events,
             s.oversized_rejected_events,
@@ -355,8 +341,8 @@ macro_rules! methods {
 }
 
 methods! {
-    MP_QSTR_track => TRACK = track(2, 3),
-    MP_QSTR_identify => IDENTIFY = identify(2, 3),
+    MP_QSTR_track => TRACK = track(1, 3),
+    MP_QSTR_identify => IDENTIFY = identify(1, 3),
     MP_QSTR_session_start => SESSION_START = session_start(1, 2),
     MP_QSTR_session_end => SESSION_END = session_end(1, 1),
     MP_QSTR_reset => RESET = reset(1, 1),
@@ -389,8 +375,5 @@ pub static HONCH_TYPE: ObjType<2> = ObjType {
     slot_index_protocol: 0,
     slot_index_parent: 0,
     slot_index_locals_dict: 2,
-    slots: [
-        make_new as *const c_void,
-        &raw const LOCALS as *const c_void,
-    ],
+    slots: [make_new as *const c_void, &raw const LOCALS as *const c_void],
 };

@@ -127,20 +127,11 @@ const _: () = {
     assert!(offset_of!(ObjType<0>, flags) == offset_of!(sys::mp_obj_type_t, flags));
     assert!(offset_of!(ObjType<0>, name) == offset_of!(sys::mp_obj_type_t, name));
     assert!(
-        offset_of!(ObjType<0>, slot_index_make_new)
-            == offset_of!(sys::mp_obj_type_t, slot_index_make_new)
+        offset_of!(ObjType<0>, slot_index_make_new) == offset_of!(sys::mp_obj_type_t, slot_index_make_new)
     );
-    assert!(
-        offset_of!(ObjType<0>, slot_index_print)
-            == offset_of!(sys::mp_obj_type_t, slot_index_print)
-    );
-    assert!(
-        offset_of!(ObjType<0>, slot_index_attr) == offset_of!(sys::mp_obj_type_t, slot_index_attr)
-    );
-    assert!(
-        offset_of!(ObjType<0>, slot_index_parent)
-            == offset_of!(sys::mp_obj_type_t, slot_index_parent)
-    );
+    assert!(offset_of!(ObjType<0>, slot_index_print) == offset_of!(sys::mp_obj_type_t, slot_index_print));
+    assert!(offset_of!(ObjType<0>, slot_index_attr) == offset_of!(sys::mp_obj_type_t, slot_index_attr));
+    assert!(offset_of!(ObjType<0>, slot_index_parent) == offset_of!(sys::mp_obj_type_t, slot_index_parent));
     assert!(
         offset_of!(ObjType<0>, slot_index_locals_dict)
             == offset_of!(sys::mp_obj_type_t, slot_index_locals_dict)

@@ -49,10 +49,7 @@ static GLOBALS_TABLE: [RomElem; 27] = [
         value: &raw const HONCH_TYPE as *const c_void,
     },
     class(sys::MP_QSTR_HonchError, ErrorClass::Honch),
-    class(
-        sys::MP_QSTR_InvalidArgumentError,
-        ErrorClass::InvalidArgument,
-    ),
+    class(sys::MP_QSTR_InvalidArgumentError, ErrorClass::InvalidArgument),
     class(sys::MP_QSTR_StorageError, ErrorClass::Storage),
     class(sys::MP_QSTR_TransportError, ErrorClass::Transport),
     class(sys::MP_QSTR_OfflineError, ErrorClass::Offline),

@@ -48,14 +48,6 @@ fn small_int_value(o: Obj) -> isize {
     (o as isize) >> 1
 }
 
-pub fn bool_obj(b: bool) -> Obj {
-    if b {
-        TRUE
-    } else {
-        FALSE
-    }
-}
-
 /// `type(o)` (never raises).
 pub fn type_of(o: Obj) -> *const sys::mp_obj_type_t {
     // SAFETY: mp_obj_get_type accepts any valid object and only reads it.
@@ -174,8 +166,7 @@ pub fn seq_items<'a>(o: Obj) -> Option<&'a [Obj]> {
 
 /// The filled (key, value) slots of a dict (or OrderedDict).
 pub fn dict_map<'a>(o: Obj) -> Option<&'a sys::mp_map_t> {
-    let is_dict =
-        is_type(o, builtin_type!(mp_type_dict)) || is_type(o, builtin_type!(mp_type_ordereddict));
+    let is_dict = is_type(o, builtin_type!(mp_type_dict)) || is_type(o, builtin_type!(mp_type_ordereddict));
     if !is_dict {
         return None;
     }

@@ -8,8 +8,7 @@ use crate::client::Properties;
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::Error;
 
-const VALUE_IS_EVENT_BUFFER: Error =
-    Error::invalid("event_buffer cannot be used as a property value");
+const VALUE_IS_EVENT_BUFFER: Error = Error::invalid("event_buffer cannot be used as a property value");
 
 /// A dict of properties (or none), plus the event buffer's address range, which a value
 /// must not overlap (the queue is written while values are read).

@@ -16,8 +16,8 @@ pub enum Raise {
     Sdk(Error),
     /// An SDK error whose message ends with a name (`"...: <name>"`).
     SdkNamed(Error, Qstr),
-    /// An exception MicroPython raised inside a protected call.
-    Exception(Obj),
+    /// A call with a required argument missing (Python raises `TypeError` for that).
+    MissingArgument(Qstr),
 }
 
 impl From<Error> for Raise {
@@ -39,9 +39,12 @@ pub fn finish(result: Result<Obj>) -> Obj {
 
 fn raise(e: Raise) -> ! {
     let exc = match e {
-        Raise::Exception(exc) => exc,
         Raise::Sdk(err) => new_exception(err, None),
         Raise::SdkNamed(err, name) => new_exception(err, Some(name)),
+        Raise::MissingArgument(name) => {
+            let message = Error::new(Status::InvalidArgument, "missing required argument");
+            new_message(message, Some(name), builtin_type!(mp_type_TypeError))
+        }
     };
     // SAFETY: `exc` is an exception instance; nlr_jump unwinds to the innermost nlr handler,
     // skipping only frames that own nothing (see `finish`).
@@ -49,6 +52,10 @@ fn raise(e: Raise) -> ! {
 }
 
 fn new_exception(err: Error, name: Option<Qstr>) -> Obj {
+    new_message(err, name, type_for_status(err.status))
+}
+
+fn new_message(err: Error, name: Option<Qstr>, ty: *const sys::mp_obj_type_t) -> Obj {
     let mut text = [0u8; 160];
     let mut len = 0;
     let mut push = |bytes: &[u8]| {
@@ -59,17 +66,12 @@ fn new_exception(err: Error, name: Option<Qstr>) -> Obj {
     push(err.message.as_bytes());
     if let Some(q) = name {
         push(b": ");
-        push(
-            obj::str_data(obj::qstr_obj(q as u32))
-                .unwrap_or("?")
-                .as_bytes(),
-        );
+        push(obj::str_data(obj::qstr_obj(q as u32)).unwrap_or("?").as_bytes());
     }
     // SAFETY: the bytes are copied into a new str object; may raise MemoryError, which is
     // fine here because nothing in Rust owns resources any more.
     let message = unsafe { sys::mp_obj_new_str(text.as_ptr().cast(), len) };
-    let ty = type_for_status(err.status);
-    // SAFETY: `ty` is one of our exception types, whose make_new is MicroPython's own.
+    // SAFETY: `ty` is an exception type, whose make_new is MicroPython's own.
     unsafe { sys::mp_obj_exception_make_new(ty, 1, 0, &message) }
 }
 
@@ -181,13 +183,7 @@ class!(
     ErrorClass::InvalidArgument,
     HONCH_ERROR.as_type()
 );
-class!(
-    STORAGE_ERROR,
-    T2,
-    D2,
-    ErrorClass::Storage,
-    HONCH_ERROR.as_type()
-);
+class!(STORAGE_ERROR, T2, D2, ErrorClass::Storage, HONCH_ERROR.as_type());
 class!(
     TRANSPORT_ERROR,
     T3,
@@ -252,13 +248,7 @@ variant!(
     Status::QueueFull,
     STORAGE_ERROR.as_type()
 );
-variant!(
-    TIMEOUT_ERROR,
-    V1,
-    VD1,
-    Status::Timeout,
-    TRANSPORT_ERROR.as_type()
-);
+variant!(TIMEOUT_ERROR, V1, VD1, Status::Timeout, TRANSPORT_ERROR.as_type());
 variant!(
     OUT_OF_MEMORY_ERROR,
     V2,

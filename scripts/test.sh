@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# README command 2: runs every test suite and exits non-zero if any failed.
+#   - lint: cargo fmt --check, clippy (-D warnings) for every build of the crate
+#   - Rust: cargo test (core unit tests, wire conformance, integration tests)
+#   - Python: tests/python on CPython (the pip-installed extension) and on MicroPython
+#     (the unix port with _honch_core), the same files on both
+#   - stubs: mypy.stubtest of stubs/ against the CPython build
+set -uo pipefail
+source "$(dirname "$0")/env.sh"
+set -e
+"$repo/scripts/install-build-deps.sh"
+micropython=$("$repo/scripts/micropython-unix.sh" | tail -n1)
+install_cpython_build
+"$venv/bin/pip" install -q --disable-pip-version-check mypy >&2
+set +e
+
+failed=()
+run() {
+  local name=$1; shift
+  echo "== $name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+
+cd "$repo"
+run "lint" "$repo/scripts/lint.sh" "$build"
+run "cargo test" cargo test --locked
+run "python suite on CPython" "$venv/bin/python" tests/python/run.py
+run "python suite on MicroPython" "$micropython" tests/python/run.py
+run "stubtest" env MYPYPATH="$repo/stubs" "$venv/bin/python" -m mypy.stubtest honch _honch_core \
+  --mypy-config-file "$repo/stubs/mypy.ini"
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"

@@ -1,0 +1,58 @@
+"""One test runner for both runtimes: CPython (the pip-installed build) and the MicroPython
+unix port (the firmware build). MicroPython has no unittest, so tests are plain functions
+named test_* in modules named test_*.py, using the helpers in check.py.
+
+    python3 tests/python/run.py [name-filter]
+    micropython tests/python/run.py [name-filter]
+
+Prints one line per test and a last line "<runtime>: N passed, M failed"; exits 1 on any
+failure (and when no test ran).
+"""
+
+import os
+import sys
+
+HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+RUNTIME = sys.implementation.name
+
+
+def modules():
+    names = [n[:-3] for n in os.listdir(HERE) if n.startswith("test_") and n.endswith(".py")]
+    names.sort()
+    return names
+
+
+def main():
+    pattern = sys.argv[1] if len(sys.argv) > 1 else ""
+    passed = failed = 0
+    for name in modules():
+        module = __import__(name)
+        tests = [t for t in dir(module) if t.startswith("test_")]
+        tests.sort()
+        for test in tests:
+            label = name + "." + test
+            if pattern and pattern not in label:
+                continue
+            try:
+                getattr(module, test)()
+            except Exception as e:  # report and go on: one failure must not hide others
+                failed += 1
+                print("FAIL", label, "-", type(e).__name__ + ":", e)
+                if hasattr(sys, "print_exception"):
+                    sys.print_exception(e)
+                else:
+                    import traceback
+
+                    traceback.print_exc()
+            else:
+                passed += 1
+                print("ok  ", label)
+    print("%s: %d passed, %d failed" % (RUNTIME, passed, failed))
+    if failed or not passed:
+        sys.exit(1)
+
+
+main()
