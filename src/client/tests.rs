@@ -69,7 +69,10 @@ impl Properties for BadKey {
     }
 }
 
-fn events(c: &Client, buf: &[u8]) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A queued event as (name, distinct id, properties rendered as text).
+type Event = (String, String, Vec<(String, String)>);
+
+fn events(c: &Client, buf: &[u8]) -> Vec<Event> {
     c.queue()
         .iter(buf)
         .map(|p| {

@@ -216,8 +216,13 @@ unsafe extern "C" fn track(n_args: usize, args: *const Obj, kw: *mut sys::mp_map
 
 unsafe extern "C" fn identify(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
-        let (this, [id, traits]) =
-            method_args(n_args, args, kw, [sys::MP_QSTR_distinct_id, sys::MP_QSTR_traits], 1)?;
+        let (this, [id, traits]) = method_args(
+            n_args,
+            args,
+            kw,
+            [sys::MP_QSTR_distinct_id, sys::MP_QSTR_traits],
+            1,
+        )?;
         let id = text(id, record::INVALID_DISTINCT_ID)?;
         with_client(this, |client, buf| {
             let props = MpProps::new(traits, range(buf))?;
