@@ -42,7 +42,7 @@ set(HONCH_LIB ${HONCH_CARGO_DIR}/${HONCH_RUST_TARGET}/firmware/libhonch.a)
 # py/mkrules.cmake (included by the port after this file) generates these headers here.
 set(HONCH_GENHDR ${CMAKE_BINARY_DIR}/genhdr)
 file(GLOB_RECURSE HONCH_SOURCES CONFIGURE_DEPENDS
-    ${HONCH_DIR}/src/*.rs ${HONCH_DIR}/mp_bindings/*.rs ${HONCH_DIR}/mp_bindings/*.h)
+    ${HONCH_DIR}/src/*.rs ${HONCH_DIR}/mp_bindings/*.rs ${HONCH_DIR}/mp_bindings/*.h ${HONCH_DIR}/mp_bindings/*.c)
 
 # The flags MicroPython's own qstr scan preprocesses with (py/mkrules.cmake), for bindgen.
 set(HONCH_MPY_CFLAGS

@@ -28,7 +28,8 @@ LDFLAGS_USERMOD += $(HONCH_LIB)
 $(HONCH_LIB): export HONCH_MPY_CFLAGS = $(CFLAGS)
 $(HONCH_LIB): export HONCH_MPY_PORT_DIR = $(CURDIR)
 HONCH_SOURCES := $(shell find $(HONCH_DIR)/src $(HONCH_DIR)/mp_bindings -name '*.rs' -o -name '*.h') \
-	$(HONCH_DIR)/Cargo.toml $(HONCH_DIR)/Cargo.lock $(HONCH_DIR)/mp_bindings/Cargo.toml $(HONCH_DIR)/mp_bindings/build.rs
+	$(HONCH_DIR)/mp_bindings/c/honch_usermod.c $(HONCH_DIR)/Cargo.toml $(HONCH_DIR)/Cargo.lock \
+	$(HONCH_DIR)/mp_bindings/Cargo.toml $(HONCH_DIR)/mp_bindings/build.rs
 
 $(HONCH_LIB): $(HONCH_SOURCES) $(HEADER_BUILD)/qstrdefs.generated.h $(HEADER_BUILD)/root_pointers.h $(HEADER_BUILD)/moduledefs.h $(HEADER_BUILD)/mpversion.h
 	$(ECHO) "CARGO $(notdir $@)"

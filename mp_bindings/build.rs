@@ -8,9 +8,9 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The qstr names the binding uses, from `c/honch_qstrs.h`.
+/// The qstr names the binding uses: the `HONCH_QSTR(name)` lines of `c/honch_usermod.c`.
 fn qstr_names(list: &Path) -> Vec<String> {
-    let text = fs::read_to_string(list).expect("read c/honch_qstrs.h");
+    let text = fs::read_to_string(list).expect("read c/honch_usermod.c");
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("HONCH_QSTR(")?.strip_suffix(')'))
         .map(str::to_owned)
@@ -47,7 +47,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=HONCH_MPY_CFLAGS");
     println!("cargo:rerun-if-env-changed=HONCH_MPY_PORT_DIR");
     println!("cargo:rerun-if-changed=wrapper.h");
-    println!("cargo:rerun-if-changed=c/honch_qstrs.h");
+    println!("cargo:rerun-if-changed=c/honch_usermod.c");
 
     let Ok(cflags) = env::var("HONCH_MPY_CFLAGS") else {
         panic!(
@@ -104,7 +104,7 @@ fn main() {
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
         .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError)");
-    for name in qstr_names(&here.join("c/honch_qstrs.h")) {
+    for name in qstr_names(&here.join("c/honch_usermod.c")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }
     let bindings = builder

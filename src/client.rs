@@ -66,6 +66,8 @@ pub struct Client {
     rng: ChaCha8Rng,
     stream_id: [u8; 8],
     closed: bool,
+    /// Last connectivity the application reported (`None` until it reports one).
+    connectivity: Option<bool>,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -97,6 +99,7 @@ impl Client {
             rng,
             stream_id,
             closed: false,
+            connectivity: None,
         };
         client.enqueue(
             buf,
@@ -307,9 +310,18 @@ impl Client {
         Ok(())
     }
 
-    /// `connectivity_changed(connected)`: queues `$connectivity_change`.
-    pub fn connectivity_changed(&mut self, buf: &mut [u8], clock: &dyn Clock, connected: bool) -> Result<()> {
+    /// `connectivity_changed(connected)`: queues `$connectivity_change` when the state really
+    /// changes (the first report always counts). Returns whether it queued the event.
+    pub fn connectivity_changed(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        connected: bool,
+    ) -> Result<bool> {
         self.gate(buf)?;
+        if self.connectivity == Some(connected) {
+            return Ok(false);
+        }
         let state = if connected { "connected" } else { "disconnected" };
         self.enqueue(
             buf,
@@ -317,7 +329,9 @@ impl Client {
             "$connectivity_change",
             &NoProperties,
             &[Trusted::Str("state", state)],
-        )
+        )?;
+        self.connectivity = Some(connected);
+        Ok(true)
     }
 
     /// `reset()`: back to the device id, no session, empty queue (no event is queued).
@@ -325,6 +339,7 @@ impl Client {
         self.gate(buf)?;
         self.distinct_id = self.config.device_id.clone();
         self.session = None;
+        self.connectivity = None;
         self.queue.clear();
         Ok(())
     }

@@ -45,6 +45,16 @@ pub const RESERVED_KEYS: [&str; 11] = [
     "$wifi_rssi",
 ];
 
+/// Names the wire format sends as reserved property IDs and whose values must be strings
+/// (wire.md §3.2); `$battery_level` and `$wifi_rssi`, the other two, are reserved keys.
+pub const STRING_PROPERTY_NAMES: [&str; 5] = [
+    "reset_reason",
+    "state",
+    "previous_version",
+    "new_version",
+    "session_name",
+];
+
 /// Keys the wire format promotes to batch context; refused at any depth.
 pub const PROMOTED_KEYS: [&str; 7] = [
     "$device_id",
@@ -56,6 +66,8 @@ pub const PROMOTED_KEYS: [&str; 7] = [
     "$session_id",
 ];
 
+pub const RESERVED_NEEDS_STRING: Error =
+    Error::invalid("reset_reason, state, previous_version, new_version and session_name must be strings");
 pub const INVALID_EVENT_NAME: Error = Error::invalid("invalid event name");
 pub const INVALID_DISTINCT_ID: Error = Error::invalid("invalid distinct_id");
 pub const INVALID_PROPERTY_KEY: Error = Error::invalid("invalid property key");
@@ -124,11 +136,18 @@ pub struct PropsWriter<'b> {
     depth: u8,
     /// Properties the engine appends after the caller's (counted in the list's length).
     extra: usize,
+    /// The key just written is one of [`STRING_PROPERTY_NAMES`]: its value must be a str.
+    string_only: bool,
 }
 
 impl<'b> PropsWriter<'b> {
     pub(crate) fn new(out: PackedWriter<'b>, extra: usize) -> Self {
-        Self { out, depth: 0, extra }
+        Self {
+            out,
+            depth: 0,
+            extra,
+            string_only: false,
+        }
     }
 
     pub(crate) fn into_inner(self) -> PackedWriter<'b> {
@@ -153,7 +172,8 @@ impl<'b> PropsWriter<'b> {
             if RESERVED_KEYS.contains(&key) {
                 return Err(RESERVED_PROPERTY_KEY.into());
             }
-        } else if PROMOTED_KEYS.contains(&key) {
+            self.string_only = STRING_PROPERTY_NAMES.contains(&key);
+        } else if PROMOTED_KEYS.contains(&key) || key == "distinct_id" {
             return Err(RESERVED_PROPERTY_KEY.into());
         }
         self.out.key(key)?;
@@ -166,23 +186,36 @@ impl<'b> PropsWriter<'b> {
         Ok(())
     }
 
+    /// Refuses a non-string value after a key of [`STRING_PROPERTY_NAMES`].
+    fn not_string(&mut self) -> Result<(), PropsError> {
+        if self.string_only {
+            return Err(RESERVED_NEEDS_STRING.into());
+        }
+        Ok(())
+    }
+
     pub fn null(&mut self) -> Result<(), PropsError> {
+        self.not_string()?;
         Ok(self.out.null()?)
     }
 
     pub fn bool(&mut self, v: bool) -> Result<(), PropsError> {
+        self.not_string()?;
         Ok(self.out.bool(v)?)
     }
 
     pub fn int(&mut self, v: i64) -> Result<(), PropsError> {
+        self.not_string()?;
         Ok(self.out.int(v)?)
     }
 
     pub fn uint(&mut self, v: u64) -> Result<(), PropsError> {
+        self.not_string()?;
         Ok(self.out.uint(v)?)
     }
 
     pub fn float(&mut self, v: f64) -> Result<(), PropsError> {
+        self.not_string()?;
         if !v.is_finite() {
             return Err(NOT_FINITE.into());
         }
@@ -190,6 +223,7 @@ impl<'b> PropsWriter<'b> {
     }
 
     pub fn str(&mut self, v: &str) -> Result<(), PropsError> {
+        self.string_only = false;
         if v.len() > MAX_STRING_BYTES {
             return Err(STRING_TOO_LONG.into());
         }
@@ -197,10 +231,12 @@ impl<'b> PropsWriter<'b> {
     }
 
     pub fn bytes(&mut self, v: &[u8]) -> Result<(), PropsError> {
+        self.not_string()?;
         Ok(self.out.bytes(v)?)
     }
 
     fn enter(&mut self) -> Result<(), PropsError> {
+        self.not_string()?;
         if self.depth >= MAX_DEPTH {
             return Err(TOO_DEEP.into());
         }

@@ -235,3 +235,35 @@ fn resized_buffer_is_refused() {
         Err(crate::queue::BUFFER_CHANGED)
     );
 }
+
+#[test]
+fn connectivity_changes_are_queued_once_per_change() {
+    let mut buf = [0u8; 2048];
+    let clk = clock();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    assert!(c.connectivity_changed(&mut buf, &clk, false).unwrap());
+    assert!(!c.connectivity_changed(&mut buf, &clk, false).unwrap());
+    assert!(c.connectivity_changed(&mut buf, &clk, true).unwrap());
+    assert!(!c.connectivity_changed(&mut buf, &clk, true).unwrap());
+    let ev = events(&c, &buf);
+    assert_eq!(ev.len(), 3);
+    assert_eq!(ev[1].2, [("state".into(), "disconnected".into())]);
+    assert_eq!(ev[2].2, [("state".into(), "connected".into())]);
+    c.reset(&mut buf).unwrap();
+    assert!(
+        c.connectivity_changed(&mut buf, &clk, true).unwrap(),
+        "reset forgets the state"
+    );
+}
+
+#[test]
+fn set_property_is_one_pair() {
+    let mut buf = [0u8; 2048];
+    let clk = clock();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    c.set_property(&mut buf, &clk, &Props(5, None)).unwrap();
+    assert!(c.set_property(&mut buf, &clk, &BadKey("$device_id")).is_err());
+    let ev = events(&c, &buf);
+    assert_eq!(ev[1].0, "$set_property");
+    assert_eq!(ev[1].2, [("n".into(), "5".into())]);
+}

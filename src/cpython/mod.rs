@@ -209,6 +209,29 @@ impl Properties for PyProps<'_, '_> {
     }
 }
 
+/// The single `{key: value}` of `set_property`.
+struct PyPair<'a, 'py> {
+    key: &'a str,
+    value: Option<&'a Bound<'py, PyAny>>,
+    guard: (usize, usize),
+}
+
+impl Properties for PyPair<'_, '_> {
+    fn count(&self) -> usize {
+        1
+    }
+
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key(self.key)?;
+        match self.value {
+            Some(v) => write_value(v, w, self.guard),
+            None => w.null(),
+        }
+    }
+}
+
+const CONNECTED_NOT_BOOL: Error = Error::invalid("connected must be a boolean");
+
 fn write_pairs(
     dict: &Bound<'_, PyDict>,
     w: &mut PropsWriter<'_>,
@@ -446,6 +469,53 @@ impl Honch {
         let Honch { client, buffer, .. } = self;
         client
             .identify(buffer.bytes(), &SystemClock, &id, &props)
+            .map_err(to_py_err)
+    }
+
+    /// Queues `$set_property` with `{key: value}`.
+    #[pyo3(signature = (key, value=None))]
+    fn set_property(&mut self, key: &Bound<'_, PyAny>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let key = text_arg(key, record::INVALID_PROPERTY_KEY)?;
+        let props = PyPair {
+            key: &key,
+            value,
+            guard: self.guard(),
+        };
+        let Honch { client, buffer, .. } = self;
+        client
+            .set_property(buffer.bytes(), &SystemClock, &props)
+            .map_err(to_py_err)
+    }
+
+    /// Reports a connectivity change (`True`/`False`); queues `$connectivity_change` when the
+    /// state really changed.
+    fn connectivity_changed(&mut self, connected: &Bound<'_, PyAny>) -> PyResult<()> {
+        let connected = connected
+            .cast::<PyBool>()
+            .map_err(|_| to_py_err(CONNECTED_NOT_BOOL))?
+            .is_true();
+        let Honch { client, buffer, .. } = self;
+        client
+            .connectivity_changed(buffer.bytes(), &SystemClock, connected)
+            .map(drop)
+            .map_err(to_py_err)
+    }
+
+    /// Same as `connectivity_changed(True)`.
+    fn connected(&mut self) -> PyResult<()> {
+        let Honch { client, buffer, .. } = self;
+        client
+            .connectivity_changed(buffer.bytes(), &SystemClock, true)
+            .map(drop)
+            .map_err(to_py_err)
+    }
+
+    /// Same as `connectivity_changed(False)`.
+    fn disconnected(&mut self) -> PyResult<()> {
+        let Honch { client, buffer, .. } = self;
+        client
+            .connectivity_changed(buffer.bytes(), &SystemClock, false)
+            .map(drop)
             .map_err(to_py_err)
     }
 

@@ -9,7 +9,7 @@ use honch_mp_sys as sys;
 use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap};
 use super::obj::{self, builtin_type, qstr_rom, Obj, Qstr};
 use super::platform;
-use super::props::MpProps;
+use super::props::{MpPair, MpProps};
 use super::raise::{finish, Raise, Result};
 use crate::client::Client;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
@@ -235,6 +235,49 @@ unsafe extern "C" fn identify(n_args: usize, args: *const Obj, kw: *mut sys::mp_
     })())
 }
 
+unsafe extern "C" fn set_property(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
+    finish((|| {
+        let (this, [key, value]) = method_args(n_args, args, kw, [sys::MP_QSTR_key, sys::MP_QSTR_value], 1)?;
+        let key = text(key, record::INVALID_PROPERTY_KEY)?;
+        with_client(this, |client, buf| {
+            let props = MpPair {
+                key,
+                value,
+                guard: range(buf),
+            };
+            client.set_property(buf, &platform::MpClock, &props)?;
+            Ok(obj::NONE)
+        })
+    })())
+}
+
+const CONNECTED_NOT_BOOL: Error = Error::invalid("connected must be a boolean");
+
+fn report_connectivity(this: Obj, connected: bool) -> Result<Obj> {
+    with_client(this, |client, buf| {
+        client.connectivity_changed(buf, &platform::MpClock, connected)?;
+        Ok(obj::NONE)
+    })
+}
+
+unsafe extern "C" fn connectivity_changed(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
+    finish((|| {
+        let (this, [connected]) = method_args(n_args, args, kw, [sys::MP_QSTR_connected], 1)?;
+        if connected != obj::TRUE && connected != obj::FALSE {
+            return Err(CONNECTED_NOT_BOOL.into());
+        }
+        report_connectivity(this, connected == obj::TRUE)
+    })())
+}
+
+unsafe extern "C" fn connected(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
+    finish(method_args(n_args, args, kw, [], 0).and_then(|(this, [])| report_connectivity(this, true)))
+}
+
+unsafe extern "C" fn disconnected(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
+    finish(method_args(n_args, args, kw, [], 0).and_then(|(this, [])| report_connectivity(this, false)))
+}
+
 unsafe extern "C" fn session_start(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
         let (this, [name]) = method_args(n_args, args, kw, [sys::MP_QSTR_name], 0)?;
@@ -348,6 +391,10 @@ macro_rules! methods {
 methods! {
     MP_QSTR_track => TRACK = track(1, 3),
     MP_QSTR_identify => IDENTIFY = identify(1, 3),
+    MP_QSTR_set_property => SET_PROPERTY = set_property(1, 3),
+    MP_QSTR_connectivity_changed => CONNECTIVITY_CHANGED = connectivity_changed(1, 2),
+    MP_QSTR_connected => CONNECTED = connected(1, 1),
+    MP_QSTR_disconnected => DISCONNECTED = disconnected(1, 1),
     MP_QSTR_session_start => SESSION_START = session_start(1, 2),
     MP_QSTR_session_end => SESSION_END = session_end(1, 1),
     MP_QSTR_reset => RESET = reset(1, 1),

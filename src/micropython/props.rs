@@ -44,6 +44,27 @@ impl Properties for MpProps<'_> {
     }
 }
 
+/// The single `{key: value}` of `set_property` (`value` NULL means None).
+pub struct MpPair<'a> {
+    pub key: &'a str,
+    pub value: Obj,
+    pub guard: (usize, usize),
+}
+
+impl Properties for MpPair<'_> {
+    fn count(&self) -> usize {
+        1
+    }
+
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key(self.key)?;
+        if self.value.is_null() {
+            return w.null();
+        }
+        write_value(self.value, w, self.guard)
+    }
+}
+
 fn write_pairs(
     map: &sys::mp_map_t,
     w: &mut PropsWriter<'_>,

@@ -48,3 +48,33 @@ def test_reset_clears_the_queue_and_keeps_the_device_id():
     eq(c.get_device_id(), "dev-001")
     c.track("after_reset", {})
     eq(depth(c), 1)
+
+
+def test_set_property():
+    c = client()
+    c.set_property("favorite_mode", "night")
+    c.set_property("flag")
+    c.set_property(key="nested", value={"a": [1, 2]})
+    eq(depth(c), 4)
+    for bad in ("", " ", None, 5):
+        invalid(c.set_property, bad, 1)
+    invalid(c.set_property, "$device_id", "x")
+    invalid(c.set_property, "state", 1)
+    invalid(c.set_property, "k", float("nan"))
+    eq(depth(c), 4)
+
+
+def test_connectivity_changes_queue_once_per_change():
+    c = client()
+    c.connectivity_changed(False)
+    c.connectivity_changed(False)
+    c.connected()
+    c.connected()
+    c.disconnected()
+    eq(depth(c), 1 + 3)
+    for bad in (1, 0, None, "yes"):
+        e = invalid(c.connectivity_changed, bad)
+        eq(str(e), "connected must be a boolean")
+    c.reset()
+    c.disconnected()
+    eq(depth(c), 1)

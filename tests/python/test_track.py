@@ -115,7 +115,17 @@ def test_promoted_keys_are_refused_when_nested():
     for key in PROMOTED:
         invalid(c.track, "x", {"outer": {key: 1}})
         invalid(c.track, "x", {"outer": [{"a": {key: 1}}]})
-    c.track("x", {"outer": {"distinct_id": 1, "$battery_level": 2}})
+    invalid(c.track, "x", {"outer": {"distinct_id": 1}})
+    c.track("x", {"outer": {"$battery_level": 2, "device_id": 3}})
+
+
+def test_reserved_wire_names_take_strings_only():
+    c = client()
+    for key in ("reset_reason", "state", "previous_version", "new_version", "session_name"):
+        c.track("x", {key: "text"})
+        for bad in (1, None, True, 1.5, b"x", ["a"], {"a": "b"}):
+            invalid(c.track, "x", {key: bad})
+        c.track("x", {"outer": {key: 1}})
 
 
 def test_at_most_64_properties():
