@@ -238,6 +238,43 @@ fn read_str(input: &[u8]) -> Result<(&str, &[u8]), Malformed> {
     Ok((s, rest))
 }
 
+/// Nesting beyond this is malformed (records hold at most 8 levels); it bounds the recursion
+/// of skipping, so a corrupted buffer cannot exhaust the stack.
+const MAX_SKIP_DEPTH: u32 = 16;
+
+/// Skips `count` values; returns the bytes after them. Every step consumes input, so a
+/// corrupt count cannot loop longer than the input lasts.
+fn skip_items(mut input: &[u8], count: u64, depth: u32) -> Result<&[u8], Malformed> {
+    for _ in 0..count {
+        input = skip_value(input, depth)?;
+    }
+    Ok(input)
+}
+
+/// Skips `count` (key, value) pairs; returns the bytes after them.
+fn skip_pairs(mut input: &[u8], count: u64, depth: u32) -> Result<&[u8], Malformed> {
+    for _ in 0..count {
+        let (_, rest) = read_str(input)?;
+        input = skip_value(rest, depth)?;
+    }
+    Ok(input)
+}
+
+fn skip_value(input: &[u8], depth: u32) -> Result<&[u8], Malformed> {
+    match input.first() {
+        Some(&tag::ARRAY) | Some(&tag::MAP) if depth >= MAX_SKIP_DEPTH => Err(Malformed),
+        Some(&tag::ARRAY) => {
+            let (count, body) = read_varint(&input[1..])?;
+            skip_items(body, count, depth + 1)
+        }
+        Some(&tag::MAP) => {
+            let (count, body) = read_varint(&input[1..])?;
+            skip_pairs(body, count, depth + 1)
+        }
+        _ => read_value(input).map(|(_, rest)| rest),
+    }
+}
+
 /// Reads one value from the front of `input`; returns it and the bytes after it.
 /// Containers are returned unread: their extent is found by skipping them.
 pub fn read_value(input: &[u8]) -> Result<(Value<'_>, &[u8]), Malformed> {
@@ -277,16 +314,12 @@ pub fn read_value(input: &[u8]) -> Result<(Value<'_>, &[u8]), Malformed> {
         }
         tag::ARRAY => {
             let (count, body) = read_varint(rest)?;
-            let mut items = Items {
+            let after = skip_items(body, count, 1)?;
+            let items = Items {
                 remaining: count,
-                rest: body,
+                rest: &body[..body.len() - after.len()],
             };
-            let mut skip = items;
-            for item in &mut skip {
-                item?;
-            }
-            items.rest = &body[..body.len() - skip.rest.len()];
-            (Value::Array(items), skip.rest)
+            (Value::Array(items), after)
         }
         tag::MAP => {
             let (pairs, after) = Pairs::parse(rest)?;
@@ -329,18 +362,12 @@ impl<'a> Pairs<'a> {
     /// returns the pairs and the bytes after them.
     pub fn parse(input: &'a [u8]) -> Result<(Self, &'a [u8]), Malformed> {
         let (count, body) = read_varint(input)?;
-        let mut skip = Pairs {
-            remaining: count,
-            rest: body,
-        };
-        for pair in &mut skip {
-            pair?;
-        }
+        let after = skip_pairs(body, count, 1)?;
         let pairs = Pairs {
             remaining: count,
-            rest: &body[..body.len() - skip.rest.len()],
+            rest: &body[..body.len() - after.len()],
         };
-        Ok((pairs, skip.rest))
+        Ok((pairs, after))
     }
 
     /// An empty pair list.
@@ -418,6 +445,16 @@ mod tests {
         let Value::Map(mut m) = all[1].1 else { panic!() };
         assert_eq!(m.next(), Some(Ok(("f", Value::F64(1.5)))));
         assert_eq!(all[2], ("s", Value::Str("hé")));
+    }
+
+    #[test]
+    fn deeply_nested_garbage_is_malformed_not_a_stack_overflow() {
+        let mut deep = alloc::vec![tag::ARRAY, 1].repeat(100_000);
+        deep.push(tag::NULL);
+        assert_eq!(read_value(&deep), Err(Malformed));
+        let mut ok = alloc::vec![tag::ARRAY, 1].repeat(8);
+        ok.push(tag::NULL);
+        assert!(read_value(&ok).is_ok());
     }
 
     #[test]
