@@ -15,6 +15,8 @@ extern crate std;
 
 pub mod client;
 pub mod config;
+pub mod diagnostics;
+pub mod http;
 pub mod packed;
 pub mod queue;
 pub mod record;
