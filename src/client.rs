@@ -9,6 +9,9 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::Config;
+use crate::delivery::batch::TimeBase;
+use crate::delivery::schedule::Schedule;
+use crate::diagnostics::{CrashLatch, CrashReport, LastError, LogOnce, LogSlots, LAST_ERROR_LINE_BUF};
 use crate::packed::{Full, PackedWriter};
 use crate::queue::{Queue, QueueStats, RECORD_HEADER};
 use crate::record::{
@@ -68,6 +71,33 @@ pub struct Client {
     closed: bool,
     /// Last connectivity the application reported (`None` until it reports one).
     connectivity: Option<bool>,
+    /// `$sdk_platform`: "micropython" or "cpython".
+    platform: &'static str,
+    /// Seeds message ids (`message_id(seed, first_sequence)`), from the stream id's bytes.
+    stream_seed: u32,
+    /// Last monotonic reading, to extend a 32-bit tick counter past its wrap.
+    mono_last: u64,
+    schedule: Schedule,
+    /// The message being uploaded, when it spans frames or failed and will be resent.
+    pending: Option<Pending>,
+    /// A 401 stopped uploads for the life of this client (product.md §4 decision 4).
+    uploads_stopped: bool,
+    last_error: LastError,
+    log_once: LogOnce,
+    /// `last_error` changed in a way that deserves one log line (see `take_log_line`).
+    log_pending: bool,
+    log_slots: LogSlots,
+    crash: CrashLatch,
+}
+
+/// The message at the head of the queue that is being uploaded. Its bytes are re-encoded
+/// from the queue for every frame; what fixes them is kept here.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pending {
+    pub(crate) first_sequence: u64,
+    pub(crate) events: u16,
+    pub(crate) time: TimeBase,
+    pub(crate) next_frame: u16,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -83,13 +113,20 @@ pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
 impl Client {
     /// Creates the client over `buf` and queues `$device_boot`. `seed` feeds the random ids
     /// (session ids, stream id, crash ids); the bindings take it from the OS.
-    pub fn new(config: Config, buf: &mut [u8], seed: [u8; 32], clock: &dyn Clock) -> Result<Self> {
+    pub fn new(
+        config: Config,
+        buf: &mut [u8],
+        seed: [u8; 32],
+        clock: &dyn Clock,
+        platform: &'static str,
+    ) -> Result<Self> {
+        crate::http::Endpoint::parse(&config.endpoint_url).map_err(|e| Error::invalid(e.message()))?;
         let queue = Queue::new(buf.len(), config.max_queued_events)?;
         let mut rng = ChaCha8Rng::from_seed(seed);
         let mut raw = [0u8; 4];
         rng.fill_bytes(&mut raw);
-        let mut stream_id = [0u8; 8];
-        hex_into(&raw, &mut stream_id);
+        let (stream_id, stream_seed) = crate::wire::stream_identity(raw);
+        let schedule = Schedule::new(&config, 0);
         let distinct_id = config.device_id.clone();
         let mut client = Self {
             config,
@@ -100,7 +137,20 @@ impl Client {
             stream_id,
             closed: false,
             connectivity: None,
+            platform,
+            stream_seed,
+            mono_last: 0,
+            schedule,
+            pending: None,
+            uploads_stopped: false,
+            last_error: LastError::default(),
+            log_once: LogOnce::new(),
+            log_pending: false,
+            log_slots: LogSlots::new(),
+            crash: CrashLatch::new(),
         };
+        let now = client.monotonic(clock);
+        client.schedule = Schedule::new(&client.config, now);
         client.enqueue(
             buf,
             clock,
@@ -167,7 +217,7 @@ impl Client {
         trusted: &[Trusted<'_>],
     ) -> Result<()> {
         self.queue.check(buf)?;
-        let (timestamp_ms, mut flags) = stamp(clock);
+        let (timestamp_ms, mut flags) = self.stamp(clock);
         if self.session.is_some() {
             flags |= FLAG_SESSION;
         }
@@ -219,7 +269,21 @@ impl Client {
                 (offset, len)
             }
         };
-        self.queue.commit(buf, offset, len as u32)
+        self.queue.commit(buf, offset, len as u32)?;
+        self.schedule.note_depth(self.queue.len());
+        Ok(())
+    }
+
+    /// The timestamp for an event now, and whether it is boot-relative (core.md §7).
+    fn stamp(&mut self, clock: &dyn Clock) -> (u64, u8) {
+        let now = clock.now_ms();
+        if now >= MIN_UNIX_TIME_MS {
+            return (now, 0);
+        }
+        match self.monotonic(clock) {
+            0 => (now.max(1), FLAG_BOOT_RELATIVE),
+            up => (up, FLAG_BOOT_RELATIVE),
+        }
     }
 
     /// A fresh `sess_` id body (16 random bytes).
@@ -340,8 +404,79 @@ impl Client {
         self.distinct_id = self.config.device_id.clone();
         self.session = None;
         self.connectivity = None;
+        self.pending = None;
         self.queue.clear();
         Ok(())
+    }
+}
+
+impl Client {
+    /// `report_log_error(message, component=None)`: coalesces into the 4 log slots; they
+    /// become `$error` events at the next `tick()`, `flush()` or `shutdown()`.
+    pub fn report_log_error(&mut self, buf: &[u8], component: Option<&str>, message: &str) -> Result<()> {
+        self.gate(buf)?;
+        self.log_slots.report(component, message)
+    }
+
+    /// Queues one `$error` per coalesced log slot (enqueue failures free the slot anyway).
+    pub(crate) fn drain_log_errors(&mut self, buf: &mut [u8], clock: &dyn Clock) {
+        while let Some(entry) = self.log_slots.pop() {
+            let _ = self.enqueue(buf, clock, "$error", &entry, &[]);
+        }
+    }
+
+    /// Queues the client's one `$crash` for an uncaught exception (later calls do nothing).
+    /// Returns whether it queued one.
+    pub fn report_crash(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        type_name: Option<&str>,
+        message: Option<&str>,
+        backtrace: Option<&str>,
+    ) -> Result<bool> {
+        self.gate(buf)?;
+        if self.crash.is_reported() {
+            return Ok(false);
+        }
+        let mut id = [0u8; 16];
+        self.rng.fill_bytes(&mut id);
+        let report = CrashReport::exception()
+            .with_exception_cause(type_name)
+            .with_message(message)
+            .with_backtrace(backtrace)
+            .with_crash_id(Some(id));
+        self.enqueue(buf, clock, "$crash", &report, &[])?;
+        self.crash.mark_reported();
+        Ok(true)
+    }
+
+    /// `last_error()`: the most recent captured failure (`status` "ok" before any).
+    pub fn last_error(&self) -> LastError {
+        self.last_error
+    }
+
+    /// The log line for the latest failure, once per distinct failure (core.md §11), or
+    /// `None`. The bindings print it through the runtime after each call.
+    pub fn take_log_line<'b>(
+        &mut self,
+        out: &'b mut [u8; LAST_ERROR_LINE_BUF],
+    ) -> Option<(crate::diagnostics::LogLevel, &'b str)> {
+        if !core::mem::take(&mut self.log_pending) {
+            return None;
+        }
+        let level = self.last_error.level();
+        Some((level, self.last_error.format(out)))
+    }
+
+    /// Whether uploads stopped after the server refused the API key.
+    pub fn uploads_stopped(&self) -> bool {
+        self.uploads_stopped
+    }
+
+    /// Whether `shutdown()` has run.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 }
 
@@ -351,20 +486,6 @@ pub fn session_text(raw: &[u8; 16]) -> [u8; 37] {
     out[..5].copy_from_slice(b"sess_");
     hex_into(raw, &mut out[5..]);
     out
-}
-
-/// The timestamp for an event now, and whether it is boot-relative (core.md §7).
-fn stamp(clock: &dyn Clock) -> (u64, u8) {
-    let now = clock.now_ms();
-    if now >= MIN_UNIX_TIME_MS {
-        return (now, 0);
-    }
-    let up = clock.uptime_ms();
-    if up > 0 {
-        (up, FLAG_BOOT_RELATIVE)
-    } else {
-        (now.max(1), FLAG_BOOT_RELATIVE)
-    }
 }
 
 fn write_record(
@@ -387,6 +508,8 @@ fn write_record(
     }
     Ok(w.into_inner().len())
 }
+
+mod delivery;
 
 #[cfg(test)]
 mod tests;

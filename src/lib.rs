@@ -15,6 +15,7 @@ extern crate std;
 
 pub mod client;
 pub mod config;
+pub mod delivery;
 pub mod diagnostics;
 pub mod http;
 pub mod packed;

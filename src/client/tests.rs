@@ -98,7 +98,7 @@ fn events(c: &Client, buf: &[u8]) -> Vec<Event> {
 fn boot_event_then_tracks_in_order() {
     let mut buf = [0u8; 1024];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     c.track(&mut buf, &clk, "recording_started", &Props(7, Some("hdr")))
         .unwrap();
     let ev = events(&c, &buf);
@@ -115,7 +115,7 @@ fn boot_event_then_tracks_in_order() {
 fn invalid_input_queues_nothing() {
     let mut buf = [0u8; 512];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     let before = c.queue_stats();
     for name in ["", "   ", &"x".repeat(129)] {
         assert_eq!(
@@ -135,7 +135,7 @@ fn invalid_input_queues_nothing() {
 fn full_buffer_drops_oldest_and_keeps_newest() {
     let mut buf = [0u8; 300];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     for i in 0..100 {
         c.track(&mut buf, &clk, "tick", &Props(i, None)).unwrap();
     }
@@ -152,7 +152,7 @@ fn full_buffer_drops_oldest_and_keeps_newest() {
 fn max_queued_events_bound() {
     let mut buf = [0u8; 4096];
     let clk = clock();
-    let mut c = Client::new(config(3), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(3), &mut buf, [1; 32], &clk, "test").unwrap();
     for i in 0..10 {
         c.track(&mut buf, &clk, "e", &Props(i, None)).unwrap();
     }
@@ -164,7 +164,7 @@ fn max_queued_events_bound() {
 fn oversized_and_max_event_bytes() {
     let mut buf = [0u8; 128];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     let big = "y".repeat(200);
     let err = c.track(&mut buf, &clk, "e", &Props(1, Some(&big))).unwrap_err();
     assert_eq!(err.status, Status::QueueFull);
@@ -176,7 +176,7 @@ fn oversized_and_max_event_bytes() {
 fn identity_sessions_and_reset() {
     let mut buf = [0u8; 2048];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [9; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [9; 32], &clk, "test").unwrap();
     c.identify(&mut buf, &clk, "user-123", &NoProperties).unwrap();
     assert_eq!(c.distinct_id(), "user-123");
     c.session_start(&mut buf, &clk, Some("recording")).unwrap();
@@ -215,7 +215,7 @@ fn boot_relative_time_without_rtc() {
         now: Cell::new(0),
         up: Cell::new(1234),
     };
-    let c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     let r = c.queue().iter(&buf).next().unwrap().unwrap();
     let r = RecordView::parse(r).unwrap();
     assert_eq!(
@@ -228,7 +228,7 @@ fn boot_relative_time_without_rtc() {
 fn resized_buffer_is_refused() {
     let mut buf = [0u8; 256];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     let mut other = [0u8; 300];
     assert_eq!(
         c.track(&mut other, &clk, "e", &NoProperties),
@@ -240,7 +240,7 @@ fn resized_buffer_is_refused() {
 fn connectivity_changes_are_queued_once_per_change() {
     let mut buf = [0u8; 2048];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     assert!(c.connectivity_changed(&mut buf, &clk, false).unwrap());
     assert!(!c.connectivity_changed(&mut buf, &clk, false).unwrap());
     assert!(c.connectivity_changed(&mut buf, &clk, true).unwrap());
@@ -260,7 +260,7 @@ fn connectivity_changes_are_queued_once_per_change() {
 fn set_property_is_one_pair() {
     let mut buf = [0u8; 2048];
     let clk = clock();
-    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk).unwrap();
+    let mut c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
     c.set_property(&mut buf, &clk, &Props(5, None)).unwrap();
     assert!(c.set_property(&mut buf, &clk, &BadKey("$device_id")).is_err());
     let ev = events(&c, &buf);

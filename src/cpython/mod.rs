@@ -14,9 +14,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::client::{Client, Clock, Properties, SDK_VERSION};
+use crate::diagnostics::{format_backtrace, Frame, LogLevel, BACKTRACE_MAX_BYTES, LAST_ERROR_LINE_BUF};
+
+mod transport;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::{Error, ErrorClass, Status};
+use transport::{DetachedTransport, StdTransport};
 
 create_exception!(
     _honch_core,
@@ -339,13 +343,120 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, err: Error) -> PyResult<std::borrow::
 pub struct Honch {
     client: Client,
     buffer: EventBuffer,
-    #[allow(dead_code)]
     connectivity_callback: Option<Py<PyAny>>,
+    transport: StdTransport,
+    /// The `sys.excepthook` wrapper `install_error_hook()` put in place, if any.
+    error_hook: Option<Py<ErrorHook>>,
 }
 
 impl Honch {
     fn guard(&self) -> (usize, usize) {
         self.buffer.range()
+    }
+
+    /// Offline when a connectivity callback is set and returns a false value. Its
+    /// exceptions propagate to the caller unchanged.
+    fn online(&self, py: Python<'_>) -> PyResult<bool> {
+        match &self.connectivity_callback {
+            Some(cb) => cb.bind(py).call0()?.is_truthy(),
+            None => Ok(true),
+        }
+    }
+
+    /// Prints the log line of a new distinct failure through `logging` (logger "honch").
+    fn log_failure(&mut self, py: Python<'_>) {
+        let mut line = [0u8; LAST_ERROR_LINE_BUF];
+        if let Some((level, text)) = self.client.take_log_line(&mut line) {
+            let method = if level == LogLevel::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let logged = py
+                .import("logging")
+                .and_then(|logging| logging.call_method1("getLogger", ("honch",)))
+                .and_then(|logger| logger.call_method1(method, (text,)));
+            // Logging is best effort: a broken logging setup must not break delivery.
+            drop(logged);
+        }
+    }
+
+    fn report_exception(&mut self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<()> {
+        let type_name: String = exc
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "Exception".into());
+        let mut message: String = exc.str().map(|s| s.to_string()).unwrap_or_default();
+        if message.is_empty() {
+            message = exc.repr().map(|s| s.to_string()).unwrap_or_default();
+        }
+        let mut frames: Vec<(String, u32, String)> = Vec::new();
+        let mut tb = exc.getattr("__traceback__").ok().filter(|t| !t.is_none());
+        while let Some(t) = tb {
+            let code = t.getattr("tb_frame").and_then(|f| f.getattr("f_code"));
+            if let Ok(code) = code {
+                let file: String = code
+                    .getattr("co_filename")
+                    .and_then(|f| f.extract())
+                    .unwrap_or_default();
+                let base = file.rsplit(['/', '\\']).next().unwrap_or(&file).to_owned();
+                let func: String = code
+                    .getattr("co_name")
+                    .and_then(|f| f.extract())
+                    .unwrap_or_else(|_| "?".into());
+                let line: u32 = t.getattr("tb_lineno").and_then(|l| l.extract()).unwrap_or(0);
+                frames.push((base, line, func));
+            }
+            tb = t.getattr("tb_next").ok().filter(|n| !n.is_none());
+        }
+        let mut out = [0u8; BACKTRACE_MAX_BYTES];
+        let backtrace = format_backtrace(
+            frames.iter().map(|(file, line, function)| Frame {
+                file,
+                line: *line,
+                function,
+            }),
+            &mut out,
+        );
+        let _ = py;
+        let Honch { client, buffer, .. } = self;
+        client
+            .report_crash(
+                buffer.bytes(),
+                &SystemClock,
+                Some(&type_name),
+                Some(&message),
+                backtrace,
+            )
+            .map(drop)
+            .map_err(to_py_err)
+    }
+}
+
+/// The `sys.excepthook` wrapper: reports the crash, then always calls the previous hook.
+#[pyclass(module = "_honch_core")]
+pub struct ErrorHook {
+    client: Py<Honch>,
+    previous: Py<PyAny>,
+}
+
+#[pymethods]
+impl ErrorHook {
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        exc: &Bound<'_, PyAny>,
+        tb: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        if let Ok(mut client) = self.client.bind(py).try_borrow_mut() {
+            if exc.is_instance_of::<PyException>() {
+                // Reporting must never stop the previous hook from running.
+                let _ = client.report_exception(py, exc);
+            }
+        }
+        self.previous.bind(py).call1((exc_type, exc, tb)).map(drop)
     }
 }
 
@@ -435,11 +546,13 @@ impl Honch {
         let (config, buffer_obj, connectivity_callback) = parse_config(kwargs)?;
         let mut buffer = EventBuffer::acquire(&buffer_obj)?;
         let seed = os_seed(py)?;
-        let client = Client::new(config, buffer.bytes(), seed, &SystemClock).map_err(to_py_err)?;
+        let client = Client::new(config, buffer.bytes(), seed, &SystemClock, "cpython").map_err(to_py_err)?;
         Ok(Self {
             client,
             buffer,
             connectivity_callback,
+            transport: StdTransport::default(),
+            error_hook: None,
         })
     }
 
@@ -544,6 +657,147 @@ impl Honch {
     fn reset(&mut self) -> PyResult<()> {
         let Honch { client, buffer, .. } = self;
         client.reset(buffer.bytes()).map_err(to_py_err)
+    }
+
+    /// Uploads at most one frame when an upload is due (call it from the main loop). Network
+    /// and server failures are not raised: see `last_error()`.
+    fn tick(&mut self, py: Python<'_>) -> PyResult<()> {
+        let online = self.online(py)?;
+        let Honch {
+            client,
+            buffer,
+            transport,
+            ..
+        } = self;
+        let mut net = DetachedTransport { py, inner: transport };
+        let result = client.tick(buffer.bytes(), &SystemClock, &mut net, online);
+        self.log_failure(py);
+        result.map_err(to_py_err)
+    }
+
+    /// Sends every queued event now; raises the first failure (the events stay queued).
+    fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
+        let online = self.online(py)?;
+        let Honch {
+            client,
+            buffer,
+            transport,
+            ..
+        } = self;
+        let mut net = DetachedTransport { py, inner: transport };
+        let result = client.flush(buffer.bytes(), &SystemClock, &mut net, online);
+        self.log_failure(py);
+        result.map_err(to_py_err)
+    }
+
+    /// Queues `$device_shutdown`, uploads what it can, and closes the client.
+    fn shutdown(&mut self, py: Python<'_>) -> PyResult<()> {
+        let Honch {
+            client,
+            buffer,
+            transport,
+            ..
+        } = self;
+        let mut net = DetachedTransport { py, inner: transport };
+        let result = client.shutdown(buffer.bytes(), &SystemClock, &mut net);
+        self.log_failure(py);
+        result.map_err(to_py_err)
+    }
+
+    /// Records an error message; repeats are counted and sent as `$error` events.
+    #[pyo3(signature = (message, *, component=None))]
+    fn report_log_error(
+        &mut self,
+        message: &Bound<'_, PyAny>,
+        component: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        const BAD_MESSAGE: Error = Error::invalid("invalid error message");
+        const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
+        let message = text_arg(message, BAD_MESSAGE)?;
+        let component = match component {
+            Some(c) if !c.is_none() => Some(text_arg(c, BAD_COMPONENT)?),
+            _ => None,
+        };
+        let Honch { client, buffer, .. } = self;
+        client
+            .report_log_error(buffer.bytes(), component.as_deref(), &message)
+            .map_err(to_py_err)
+    }
+
+    /// The most recent failure: status, reason, http, os_error, message, component.
+    fn last_error<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.client.last_error();
+        let d = PyDict::new(py);
+        d.set_item("status", e.status.text())?;
+        d.set_item("reason", e.reason.as_str())?;
+        d.set_item("http", e.http)?;
+        d.set_item("os_error", e.os_error)?;
+        d.set_item("message", e.message())?;
+        d.set_item("component", e.component)?;
+        Ok(d)
+    }
+
+    /// Calls `fn(*args, **kwargs)`; on an uncaught Exception queues one `$crash`, flushes
+    /// (ignoring delivery errors) and re-raises. Returns `fn`'s result.
+    #[pyo3(signature = (function, *args, **kwargs))]
+    fn run(
+        slf: &Bound<'_, Self>,
+        function: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        match function.call(args, kwargs) {
+            Ok(result) => Ok(result.unbind()),
+            Err(err) => {
+                if err.is_instance_of::<PyException>(py) {
+                    let exc = err.value(py).clone();
+                    let mut this = slf.borrow_mut();
+                    let _ = this.report_exception(py, exc.as_any());
+                    let _ = this.flush(py);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Wraps `sys.excepthook` so an uncaught exception queues a `$crash` (the previous hook
+    /// still runs). Returns False where the runtime has no `sys.excepthook`.
+    fn install_error_hook(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let py = slf.py();
+        let sys = py.import("sys")?;
+        let Ok(current) = sys.getattr("excepthook") else {
+            return Ok(false);
+        };
+        if let Some(hook) = &slf.borrow().error_hook {
+            if current.is(hook.bind(py)) {
+                return Ok(true);
+            }
+        }
+        let hook = Py::new(
+            py,
+            ErrorHook {
+                client: slf.clone().unbind(),
+                previous: current.unbind(),
+            },
+        )?;
+        sys.setattr("excepthook", hook.bind(py))?;
+        slf.borrow_mut().error_hook = Some(hook);
+        Ok(true)
+    }
+
+    /// Restores the hook `install_error_hook()` replaced. Returns False if none was installed.
+    fn uninstall_error_hook(&mut self, py: Python<'_>) -> PyResult<bool> {
+        let Some(hook) = self.error_hook.take() else {
+            return Ok(false);
+        };
+        let sys = py.import("sys")?;
+        if let Ok(current) = sys.getattr("excepthook") {
+            if current.is(hook.bind(py)) {
+                sys.setattr("excepthook", hook.borrow(py).previous.bind(py))?;
+            }
+        }
+        Ok(true)
     }
 
     /// The configured device id (`None` after `shutdown()`).

@@ -121,7 +121,7 @@ fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
     if raw.is_null() {
         return Err(NO_MEMORY.into());
     }
-    let client = Client::new(config, bytes, seed, &platform::MpClock)?;
+    let client = Client::new(config, bytes, seed, &platform::MpClock, "micropython")?;
     // SAFETY: `raw` is a fresh, suitably aligned (GC blocks are word-aligned or better)
     // allocation of the right size; writing initialises it. The GC sees `buffer` and
     // `callback` inside it from now on.

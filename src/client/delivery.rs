@@ -1,0 +1,471 @@
+//! `tick()`, `flush()` and `shutdown()`: turning queued records into confirmed uploads
+//! (core.md §9-§10, product.md §4). The pure parts live in `crate::delivery`; this is the
+//! orchestration over the client's state.
+
+use alloc::vec::Vec;
+
+use rand_chacha::rand_core::RngCore;
+
+use super::{Client, Clock, NoProperties, Pending};
+use crate::delivery::batch::{BatchError, Candidates, TimeBase};
+use crate::delivery::exchange::{exchange, Response};
+use crate::delivery::policy::{classify, Action};
+use crate::delivery::transport::{NetError, NetFailure, Transport};
+use crate::diagnostics::{LastError, Reason};
+use crate::http::{user_agent, write_request_head, Endpoint};
+use crate::status::{Error, Result, Status};
+use crate::wire::{self, encode_longest_prefix, encode_message, BatchContext, EventSource, SourceType};
+
+const MESSAGE_BYTES: usize = wire::HTTP_MAX_FRAME_BYTES;
+/// Room for the request head in front of the frame.
+const HEAD_BYTES: usize = 512;
+/// A frame is at most the HTTP frame size.
+const REQUEST_BYTES: usize = HEAD_BYTES + wire::HTTP_MAX_FRAME_BYTES;
+
+/// Working memory of one upload: the encoded message and the request being sent. Allocated
+/// for the call that uploads and freed afterwards, so an idle client holds none of it.
+struct Scratch {
+    bytes: Vec<u8>,
+}
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(MESSAGE_BYTES + REQUEST_BYTES)
+            .map_err(|_| Error::new(Status::OutOfMemory, "out of memory for the upload buffer"))?;
+        bytes.resize(MESSAGE_BYTES + REQUEST_BYTES, 0);
+        Ok(Self { bytes })
+    }
+
+    fn split(&mut self) -> (&mut [u8], &mut [u8]) {
+        self.bytes.split_at_mut(MESSAGE_BYTES)
+    }
+}
+
+/// How sending one frame went.
+enum Sent {
+    /// A frame of a multi-frame message was stored; more follow.
+    FrameStored,
+    /// The message was confirmed; this many events left the queue.
+    Delivered(u32),
+    /// The oldest record could not be encoded or read and was dead-lettered.
+    DroppedUnsendable,
+}
+
+pub const UPLOADS_STOPPED: Error = Error::new(
+    Status::Rejected,
+    "uploads stopped: the API key was refused (HTTP 401)",
+);
+pub const OFFLINE: Error = Error::new(Status::Offline, "device is offline");
+pub const SERVER_HOLD: Error = Error::new(
+    Status::RateLimited,
+    "rate limited: the server's Retry-After has not elapsed",
+);
+
+fn net_reason(failure: NetFailure) -> Reason {
+    match failure {
+        NetFailure::Dns => Reason::DnsFailed,
+        NetFailure::ConnectRefused => Reason::ConnectRefused,
+        NetFailure::ConnectTimeout => Reason::ConnectTimeout,
+        NetFailure::TlsHandshake => Reason::TlsHandshake,
+        NetFailure::TlsCert => Reason::TlsCert,
+        NetFailure::Write => Reason::WriteFailed,
+        NetFailure::Read => Reason::ReadFailed,
+    }
+}
+
+/// The error `flush()` raises for a retryable HTTP status.
+fn retry_status(http: u16) -> Status {
+    match http {
+        429 => Status::RateLimited,
+        408 => Status::Timeout,
+        500..=599 => Status::Server,
+        _ => Status::Transport,
+    }
+}
+
+fn message_for(reason: Reason, status: Status) -> &'static str {
+    reason.message().unwrap_or(status.text())
+}
+
+impl Client {
+    /// Monotonic milliseconds (the clock's uptime, extended past 32-bit wrap).
+    pub(crate) fn monotonic(&mut self, clock: &dyn Clock) -> u64 {
+        let raw = clock.uptime_ms() & 0xFFFF_FFFF;
+        let last = self.mono_last & 0xFFFF_FFFF;
+        if raw < last {
+            self.mono_last += 1 << 32;
+        }
+        self.mono_last = (self.mono_last & !0xFFFF_FFFF) | raw;
+        self.mono_last
+    }
+
+    fn time_base(&mut self, clock: &dyn Clock) -> TimeBase {
+        let uptime_now = self.monotonic(clock);
+        let now = clock.now_ms();
+        let boot_epoch =
+            (now >= super::MIN_UNIX_TIME_MS && uptime_now > 0 && now > uptime_now).then(|| now - uptime_now);
+        TimeBase {
+            boot_epoch,
+            uptime_now,
+        }
+    }
+
+    /// Records a failure as `last_error()` and remembers whether it deserves a log line.
+    pub(crate) fn capture(&mut self, error: LastError) {
+        self.last_error = error;
+        if self.log_once.should_log(&error) {
+            self.log_pending = true;
+        }
+    }
+
+    fn capture_net(&mut self, e: NetError) -> Error {
+        let reason = net_reason(e.failure);
+        self.capture(LastError {
+            status: Status::Transport,
+            reason,
+            http: 0,
+            os_error: e.os_error,
+            component: Some("http"),
+        });
+        Error::new(Status::Transport, message_for(reason, Status::Transport))
+    }
+
+    fn capture_http(&mut self, status: Status, reason: Reason, http: u16) -> Error {
+        self.capture(LastError {
+            status,
+            reason,
+            http,
+            os_error: 0,
+            component: Some("http"),
+        });
+        Error::new(status, message_for(reason, status))
+    }
+
+    /// Encodes the message at the head of the queue into `out` (the same bytes every time
+    /// for a pending message), starting a new message when none is pending.
+    fn encode_head(
+        &mut self,
+        buf: &[u8],
+        time: TimeBase,
+        out: &mut [u8],
+    ) -> core::result::Result<usize, Sent> {
+        let head_sequence = self.queue.head_sequence();
+        let pending = self.pending.filter(|p| p.first_sequence == head_sequence);
+        let time = pending.map_or(time, |p| p.time);
+        let limit = pending.map_or(self.config.batch_size as usize, |p| usize::from(p.events));
+        let mut candidates = match Candidates::collect(&self.queue, buf, limit, time) {
+            Ok(c) => c,
+            Err(BatchError::Empty) => return Err(Sent::Delivered(0)),
+            Err(BatchError::CorruptHead) => return Err(self.drop_unsendable(buf)),
+        };
+        if pending.is_some() && candidates.len() != limit {
+            // The queue changed under the pending message (events dropped): start afresh.
+            self.pending = None;
+            return self.encode_head(buf, time, out);
+        }
+        let session = candidates.first().session_id.map(super::session_text);
+        let first = *candidates.first();
+        let mut ctx = BatchContext {
+            distinct_id: first.distinct_id,
+            device_id: &self.config.device_id,
+            device_model: &self.config.device_model,
+            firmware_version: &self.config.firmware_version,
+            sdk_platform: self.platform,
+            sdk_version: super::SDK_VERSION,
+            environment: &self.config.environment,
+            session_id: session.as_ref().and_then(|s| core::str::from_utf8(s).ok()),
+            device_time_source: Some(candidates.time_source(candidates.len())),
+            capabilities: None,
+            extensions: &[],
+            base_time_ms: None,
+        };
+        let encoded = match encode_longest_prefix(&ctx, &candidates, out) {
+            Ok(e) => e,
+            Err(failure) if failure.event == Some(0) => return Err(self.drop_unsendable(buf)),
+            Err(_) => {
+                self.capture(LastError {
+                    status: Status::Internal,
+                    reason: Reason::EncodeFailed,
+                    component: Some("encode"),
+                    ..LastError::default()
+                });
+                return Err(Sent::Delivered(0));
+            }
+        };
+        let mut len = encoded.len;
+        if encoded.events < candidates.len() {
+            // The time source is a property of the events actually sent.
+            candidates.truncate(encoded.events);
+            let source = candidates.time_source(encoded.events);
+            if Some(source) != ctx.device_time_source {
+                ctx.device_time_source = Some(source);
+                len = encode_message(&ctx, &candidates, out).map_err(|_| self.drop_unsendable(buf))?;
+            }
+        }
+        if pending.is_none() {
+            self.pending = Some(Pending {
+                first_sequence: head_sequence,
+                events: candidates.len() as u16,
+                time,
+                next_frame: 0,
+            });
+        }
+        Ok(len)
+    }
+
+    /// Dead-letters the oldest record, which can never be sent (it breaks a wire limit or
+    /// the buffer was overwritten).
+    fn drop_unsendable(&mut self, buf: &[u8]) -> Sent {
+        self.pending = None;
+        let _ = self.queue.dead_letter(buf, 1);
+        self.capture(LastError {
+            status: Status::Rejected,
+            reason: Reason::EncodeFailed,
+            component: Some("encode"),
+            ..LastError::default()
+        });
+        Sent::DroppedUnsendable
+    }
+
+    /// Sends the next frame of the message at the head of the queue.
+    fn send_frame(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        net: &mut dyn Transport,
+        scratch: &mut Scratch,
+    ) -> Result<Sent> {
+        let time = self.time_base(clock);
+        let (message, request) = scratch.split();
+        let len = match self.encode_head(buf, time, message) {
+            Ok(len) => len,
+            Err(sent) => return Ok(sent),
+        };
+        let Some(pending) = self.pending else {
+            return Ok(Sent::Delivered(0));
+        };
+        let message = &message[..len];
+        let message_id = wire::message_id(self.stream_seed, pending.first_sequence);
+        let endpoint = Endpoint::parse(&self.config.endpoint_url)
+            .map_err(|_| Error::invalid("endpoint_url is not a valid http(s) URL"))?;
+
+        let (head_area, frame_area) = request.split_at_mut(HEAD_BYTES);
+        let frame = wire::write_frame(
+            message,
+            message_id,
+            SourceType::CompactEvents,
+            usize::from(pending.next_frame),
+            wire::HTTP_MAX_FRAME_BYTES,
+            frame_area,
+        )
+        .map_err(|_| Error::status(Status::Internal))?;
+        let mut agent = [0u8; 64];
+        let agent = user_agent(&mut agent, super::SDK_VERSION, self.platform)
+            .map_err(|_| Error::status(Status::Internal))?;
+        let head_len = write_request_head(
+            head_area,
+            &endpoint,
+            &self.config.api_key,
+            self.stream_id(),
+            agent,
+            frame.len,
+        )
+        .map_err(|_| Error::invalid("api_key or endpoint_url contains characters HTTP cannot carry"))?;
+        // Head and frame go out in one write: move the head next to the frame.
+        head_area.copy_within(0..head_len, HEAD_BYTES - head_len);
+        let request = &request[HEAD_BYTES - head_len..HEAD_BYTES + frame.len];
+
+        let response = exchange(net, &endpoint, request, self.config.transport_timeout_ms);
+        let now = self.monotonic(clock);
+        let Response {
+            status: http,
+            retry_after_ms,
+        } = match response {
+            Ok(r) => r,
+            Err(e) => {
+                self.restart_pending();
+                let wait_random = self.rng.next_u32();
+                self.schedule.failed(now, None, wait_random);
+                return Err(self.capture_net(e));
+            }
+        };
+        match classify(http, frame.is_final) {
+            Action::NextFrame => {
+                if let Some(p) = self.pending.as_mut() {
+                    p.next_frame += 1;
+                }
+                Ok(Sent::FrameStored)
+            }
+            Action::Consume => {
+                self.pending = None;
+                self.queue.consume(buf, u32::from(pending.events))?;
+                Ok(Sent::Delivered(u32::from(pending.events)))
+            }
+            Action::AuthFailed => {
+                self.pending = None;
+                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                self.uploads_stopped = true;
+                Err(self.capture_http(Status::Rejected, Reason::AuthInvalidKey, http))
+            }
+            Action::Reject => {
+                self.pending = None;
+                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                Err(self.capture_http(Status::Rejected, Reason::HttpStatus, http))
+            }
+            Action::Retry => {
+                self.restart_pending();
+                let wait_random = self.rng.next_u32();
+                self.schedule.failed(now, retry_after_ms, wait_random);
+                let reason = if http == 0 {
+                    Reason::ReadFailed
+                } else {
+                    Reason::HttpStatus
+                };
+                Err(self.capture_http(retry_status(http), reason, http))
+            }
+        }
+    }
+
+    /// After any failure a multi-frame message starts again from its first frame.
+    fn restart_pending(&mut self) {
+        if let Some(p) = self.pending.as_mut() {
+            p.next_frame = 0;
+        }
+    }
+
+    /// Sends whole messages until `count` events have left the queue or it is empty.
+    fn send_messages(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        net: &mut dyn Transport,
+        mut count: u32,
+    ) -> Result<u32> {
+        let mut scratch = Scratch::new()?;
+        let mut delivered = 0;
+        while count > 0 && !self.queue.is_empty() {
+            match self.send_frame(buf, clock, net, &mut scratch)? {
+                Sent::FrameStored => {}
+                Sent::Delivered(0) => break,
+                Sent::Delivered(n) => {
+                    delivered += n;
+                    count = count.saturating_sub(n);
+                }
+                Sent::DroppedUnsendable => count = count.saturating_sub(1),
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// `flush()`: sends every event queued when it was called, in as few messages as the
+    /// limits allow; stops at the first failure and returns its error (the unsent events
+    /// stay queued). `online` is the connectivity callback's answer.
+    pub fn flush(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        net: &mut dyn Transport,
+        online: bool,
+    ) -> Result<()> {
+        self.gate(buf)?;
+        self.drain_log_errors(buf, clock);
+        if self.uploads_stopped {
+            return Err(UPLOADS_STOPPED);
+        }
+        let now = self.monotonic(clock);
+        if self.queue.is_empty() {
+            self.schedule.idle(now);
+            return Ok(());
+        }
+        if !online {
+            self.capture(LastError {
+                status: Status::Offline,
+                reason: Reason::Offline,
+                component: Some("connectivity"),
+                ..LastError::default()
+            });
+            return Err(OFFLINE);
+        }
+        if self.schedule.server_hold(now) {
+            return Err(SERVER_HOLD);
+        }
+        let count = self.queue.len();
+        let result = self.send_messages(buf, clock, net, count);
+        let now = self.monotonic(clock);
+        match result {
+            Ok(delivered) => {
+                self.schedule.succeeded(now, delivered > 0);
+                self.log_once.clear();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `tick()`: when an upload is due, sends at most one frame. Never raises for network or
+    /// server failures (they are in `last_error()` and logged once); `online` is the
+    /// connectivity callback's answer.
+    pub fn tick(
+        &mut self,
+        buf: &mut [u8],
+        clock: &dyn Clock,
+        net: &mut dyn Transport,
+        online: bool,
+    ) -> Result<()> {
+        self.gate(buf)?;
+        self.drain_log_errors(buf, clock);
+        if self.uploads_stopped || !online {
+            return Ok(());
+        }
+        let now = self.monotonic(clock);
+        if !self.schedule.tick_due(now) {
+            return Ok(());
+        }
+        if self.queue.is_empty() {
+            self.schedule.idle(now);
+            return Ok(());
+        }
+        self.schedule.begin();
+        let mut scratch = Scratch::new()?;
+        let sent = self.send_frame(buf, clock, net, &mut scratch);
+        let now = self.monotonic(clock);
+        match sent {
+            Ok(Sent::FrameStored) | Ok(Sent::DroppedUnsendable) => self.schedule.request(),
+            Ok(Sent::Delivered(n)) => {
+                self.schedule.succeeded(now, n > 0);
+                self.log_once.clear();
+                self.schedule.note_depth(self.queue.len());
+            }
+            // Only misuse of the API is raised from tick(); delivery failures are recorded.
+            Err(e) if e.status == Status::InvalidArgument || e.status == Status::OutOfMemory => {
+                return Err(e)
+            }
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `shutdown()`: queues `$device_shutdown`, makes a final upload (ignoring spacing,
+    /// backoff and connectivity, but not a server's Retry-After or a refused key), and closes
+    /// the client. Delivery failures are recorded, not raised; a second call does nothing.
+    pub fn shutdown(&mut self, buf: &mut [u8], clock: &dyn Clock, net: &mut dyn Transport) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.queue.check(buf)?;
+        self.drain_log_errors(buf, clock);
+        let queued = self.enqueue(buf, clock, "$device_shutdown", &NoProperties, &[]);
+        let now = self.monotonic(clock);
+        if !self.uploads_stopped && !self.schedule.server_hold(now) {
+            let count = self.queue.len();
+            if let Ok(delivered) = self.send_messages(buf, clock, net, count) {
+                let now = self.monotonic(clock);
+                self.schedule.succeeded(now, delivered > 0);
+            }
+        }
+        self.closed = true;
+        queued
+    }
+}
