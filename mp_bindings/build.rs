@@ -99,11 +99,21 @@ fn main() {
         .allowlist_function("mp_obj_exception_(make_new|print|attr)")
         .allowlist_function("mp_import_name")
         .allowlist_function("mp_load_attr")
-        .allowlist_function("mp_call_function_(0|1)")
+        .allowlist_function("mp_call_function_(0|1|n_kw)")
+        .allowlist_function("mp_call_method_n_kw")
+        .allowlist_function("mp_load_method")
+        .allowlist_function("mp_obj_subscr")
+        .allowlist_function("mp_obj_is_true")
+        .allowlist_function("mp_obj_is_subclass_fast")
+        .allowlist_function("mp_obj_exception_get_value")
+        .allowlist_function("mp_obj_new_bytearray(_by_ref)?")
+        .allowlist_function("mp_print_strn")
+        .allowlist_function("mp_store_attr")
+        .allowlist_var("mp_plat_print")
         .allowlist_type("mp_obj_(type|base|dict|module|str|int|tuple|list|fun_builtin_var|float)_t")
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
-        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError)");
+        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError|OSError)");
     for name in qstr_names(&here.join("c/honch_usermod.c")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }

@@ -120,7 +120,7 @@ impl Client {
         clock: &dyn Clock,
         platform: &'static str,
     ) -> Result<Self> {
-        crate::http::Endpoint::parse(&config.endpoint_url).map_err(|e| Error::invalid(e.message()))?;
+        delivery::check_request_head(&config.endpoint_url, &config.api_key, platform)?;
         let queue = Queue::new(buf.len(), config.max_queued_events)?;
         let mut rng = ChaCha8Rng::from_seed(seed);
         let mut raw = [0u8; 4];

@@ -17,8 +17,9 @@ use crate::status::{Error, Result, Status};
 use crate::wire::{self, encode_longest_prefix, encode_message, BatchContext, EventSource, SourceType};
 
 const MESSAGE_BYTES: usize = wire::HTTP_MAX_FRAME_BYTES;
-/// Room for the request head in front of the frame.
-const HEAD_BYTES: usize = 512;
+/// Room for the request head in front of the frame (checked at construction, see
+/// [`check_request_head`]).
+pub(crate) const HEAD_BYTES: usize = 1024;
 /// A frame is at most the HTTP frame size.
 const REQUEST_BYTES: usize = HEAD_BYTES + wire::HTTP_MAX_FRAME_BYTES;
 
@@ -87,6 +88,22 @@ fn retry_status(http: u16) -> Status {
 
 fn message_for(reason: Reason, status: Status) -> &'static str {
     reason.message().unwrap_or(status.text())
+}
+
+/// Refuses, at construction, an endpoint and key whose request head could not be sent.
+pub(crate) fn check_request_head(endpoint_url: &str, api_key: &str, platform: &str) -> Result<()> {
+    let endpoint = Endpoint::parse(endpoint_url).map_err(|e| Error::invalid(e.message()))?;
+    crate::http::validate_api_key(api_key).map_err(|e| Error::invalid(e.message()))?;
+    let mut agent = [0u8; 64];
+    let agent =
+        user_agent(&mut agent, super::SDK_VERSION, platform).map_err(|e| Error::invalid(e.message()))?;
+    let len = crate::http::request_head_len(&endpoint, api_key, "00000000", agent, MESSAGE_BYTES);
+    if len > HEAD_BYTES {
+        return Err(Error::invalid(
+            "endpoint_url and api_key are too long for a request head (1 KiB)",
+        ));
+    }
+    Ok(())
 }
 
 impl Client {
@@ -248,8 +265,7 @@ impl Client {
         };
         let message = &message[..len];
         let message_id = wire::message_id(self.stream_seed, pending.first_sequence);
-        let endpoint = Endpoint::parse(&self.config.endpoint_url)
-            .map_err(|_| Error::invalid("endpoint_url is not a valid http(s) URL"))?;
+        let endpoint = Endpoint::parse(&self.config.endpoint_url).map_err(|e| Error::invalid(e.message()))?;
 
         let (head_area, frame_area) = request.split_at_mut(HEAD_BYTES);
         let frame = wire::write_frame(

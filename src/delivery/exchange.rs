@@ -34,7 +34,8 @@ fn send_and_read(net: &mut dyn Transport, request: &[u8]) -> Result<Response, Ne
     loop {
         let n = net.read(&mut chunk)?;
         if n == 0 {
-            // Closed before a complete head: no usable response.
+            // Closed before a complete head: no usable response (retried like a 0 status).
+            let _ = parser.finish();
             return Err(NetError::new(NetFailure::Read, 0));
         }
         let progress = parser

@@ -38,8 +38,12 @@ impl HeadError {
         match self {
             HeadError::InvalidApiKey => "api_key must not be empty or contain spaces or control characters",
             HeadError::InvalidStreamId => "stream id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
-            HeadError::InvalidUserAgent => "user agent must be printable ASCII words separated by single spaces",
-            HeadError::InvalidEndpoint => "endpoint host or path contains characters not allowed in a request",
+            HeadError::InvalidUserAgent => {
+                "user agent must be printable ASCII words separated by single spaces"
+            }
+            HeadError::InvalidEndpoint => {
+                "endpoint host or path contains characters not allowed in a request"
+            }
             HeadError::BufferTooSmall => "request head buffer too small",
         }
     }
@@ -63,7 +67,9 @@ pub fn validate_api_key(api_key: &str) -> Result<(), HeadError> {
 
 /// Checks a stream id: 1-64 characters of `[A-Za-z0-9_-]`.
 pub fn validate_stream_id(stream_id: &str) -> Result<(), HeadError> {
-    let ok_chars = stream_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok_chars = stream_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok_chars && (1..=MAX_STREAM_ID_LEN).contains(&stream_id.len()) {
         Ok(())
     } else {
@@ -74,7 +80,9 @@ pub fn validate_stream_id(stream_id: &str) -> Result<(), HeadError> {
 /// Checks a `User-Agent` value: visible ASCII words separated by single spaces.
 pub fn validate_user_agent(user_agent: &str) -> Result<(), HeadError> {
     let ok = !user_agent.is_empty()
-        && user_agent.split(' ').all(|word| !word.is_empty() && word.bytes().all(is_visible));
+        && user_agent
+            .split(' ')
+            .all(|word| !word.is_empty() && word.bytes().all(is_visible));
     if ok {
         Ok(())
     } else {
@@ -163,18 +171,27 @@ pub fn request_head_len(
     let fixed = "POST  HTTP/1.1\r\nHost: \r\nUser-Agent: \r\nContent-Type: \r\nContent-Length: \
                  \r\nX-Honch-Project-Key: \r\nX-Honch-Stream-Id: \r\nConnection: close\r\n\r\n"
         .len();
-    fixed
-        + endpoint.capture_path().len()
-        + host_len
-        + user_agent.len()
-        + CONTENT_TYPE.len()
-        + decimal(content_length as u64, &mut digits).len()
-        + api_key.len()
-        + stream_id.len()
+    // Saturating: the same huge string passed twice could otherwise overflow on 32-bit, and
+    // release builds keep overflow checks.
+    [
+        endpoint.capture_path().len(),
+        host_len,
+        user_agent.len(),
+        CONTENT_TYPE.len(),
+        decimal(content_length as u64, &mut digits).len(),
+        api_key.len(),
+        stream_id.len(),
+    ]
+    .iter()
+    .fold(fixed, |sum, &len| sum.saturating_add(len))
 }
 
 fn host_header_len(endpoint: &Endpoint<'_>) -> usize {
-    let brackets = if endpoint.host_kind == HostKind::Ipv6 { 2 } else { 0 };
+    let brackets = if endpoint.host_kind == HostKind::Ipv6 {
+        2
+    } else {
+        0
+    };
     let port = if endpoint.port == endpoint.default_port() {
         0
     } else {
@@ -184,14 +201,22 @@ fn host_header_len(endpoint: &Endpoint<'_>) -> usize {
     endpoint.host.len() + brackets + port
 }
 
-fn check_inputs(endpoint: &Endpoint<'_>, api_key: &str, stream_id: &str, user_agent: &str) -> Result<(), HeadError> {
+fn check_inputs(
+    endpoint: &Endpoint<'_>,
+    api_key: &str,
+    stream_id: &str,
+    user_agent: &str,
+) -> Result<(), HeadError> {
     validate_api_key(api_key)?;
     validate_stream_id(stream_id)?;
     validate_user_agent(user_agent)?;
     // `Endpoint`'s fields are public, so one built by hand has not been through `parse`.
     let host_ok = !endpoint.host.is_empty() && endpoint.host.bytes().all(|b| is_visible(b) && b != b'/');
     let path_ok = (endpoint.base_path.is_empty() || endpoint.base_path.starts_with('/'))
-        && endpoint.base_path.bytes().all(|b| is_visible(b) && b != b'?' && b != b'#');
+        && endpoint
+            .base_path
+            .bytes()
+            .all(|b| is_visible(b) && b != b'?' && b != b'#');
     if host_ok && path_ok {
         Ok(())
     } else {
@@ -217,8 +242,14 @@ struct Writer<'b> {
 
 impl Writer<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), HeadError> {
-        let end = self.at.checked_add(bytes.len()).ok_or(HeadError::BufferTooSmall)?;
-        self.out.get_mut(self.at..end).ok_or(HeadError::BufferTooSmall)?.copy_from_slice(bytes);
+        let end = self
+            .at
+            .checked_add(bytes.len())
+            .ok_or(HeadError::BufferTooSmall)?;
+        self.out
+            .get_mut(self.at..end)
+            .ok_or(HeadError::BufferTooSmall)?
+            .copy_from_slice(bytes);
         self.at = end;
         Ok(())
     }

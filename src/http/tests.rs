@@ -28,7 +28,13 @@ fn url_default_endpoint() {
     let e = endpoint("https://i.honch.io");
     assert_eq!(
         e,
-        Endpoint { tls: true, host: "i.honch.io", port: 443, base_path: "", host_kind: HostKind::Name }
+        Endpoint {
+            tls: true,
+            host: "i.honch.io",
+            port: 443,
+            base_path: "",
+            host_kind: HostKind::Name
+        }
     );
     assert_eq!(format!("{}", e.capture_path()), "/capture");
     assert_eq!(format!("{}", e.host_header()), "i.honch.io");
@@ -98,7 +104,10 @@ fn url_host_kinds() {
     assert_eq!(endpoint("http://123abc.example").host_kind, HostKind::Name);
     assert_eq!(endpoint("http://my_host-1.lan").host_kind, HostKind::Name);
     let v6 = endpoint("http://[::ffff:192.0.2.1]/x");
-    assert_eq!((v6.host, v6.host_kind, v6.base_path), ("::ffff:192.0.2.1", HostKind::Ipv6, "/x"));
+    assert_eq!(
+        (v6.host, v6.host_kind, v6.base_path),
+        ("::ffff:192.0.2.1", HostKind::Ipv6, "/x")
+    );
 }
 
 #[test]
@@ -140,17 +149,34 @@ fn url_ipv6_literals() {
         "[1:2:3:4:5:6:7:1.2.3.4]",
     ] {
         let url = format!("http://{bad}/");
-        let expected = if bad == "[::1]:" { UrlError::InvalidPort } else { UrlError::InvalidIpv6 };
+        let expected = if bad == "[::1]:" {
+            UrlError::InvalidPort
+        } else {
+            UrlError::InvalidIpv6
+        };
         assert_eq!(url_error(&url), expected, "{bad}");
     }
 }
 
 #[test]
 fn url_refuses_bad_schemes() {
-    for url in ["", "i.honch.io", "ftp://h", "https:/h", "https:h", "//h", "httpx://h", "http:", "ws://h"] {
+    for url in [
+        "",
+        "i.honch.io",
+        "ftp://h",
+        "https:/h",
+        "https:h",
+        "//h",
+        "httpx://h",
+        "http:",
+        "ws://h",
+    ] {
         assert_eq!(url_error(url), UrlError::Scheme, "{url}");
     }
-    assert_eq!(UrlError::Scheme.message(), "endpoint_url must start with http:// or https://");
+    assert_eq!(
+        UrlError::Scheme.message(),
+        "endpoint_url must start with http:// or https://"
+    );
 }
 
 #[test]
@@ -252,8 +278,15 @@ fn url_refuses_bad_hosts() {
 
 #[test]
 fn url_refuses_bad_paths() {
-    for url in ["http://h/a%2", "http://h/a%zz", "http://h/%", "http://h/a\\b", "http://h/<x>", "http://h/\"", "http://h/{}"]
-    {
+    for url in [
+        "http://h/a%2",
+        "http://h/a%zz",
+        "http://h/%",
+        "http://h/a\\b",
+        "http://h/<x>",
+        "http://h/\"",
+        "http://h/{}",
+    ] {
         assert_eq!(url_error(url), UrlError::InvalidPath, "{url}");
     }
     assert_eq!(endpoint("http://h/a%2Fb%aa").base_path, "/a%2Fb%aa");
@@ -314,11 +347,17 @@ fn request_head_exact_bytes() {
 fn request_head_path_port_and_ipv6() {
     let e = endpoint("http://h:8080/x/");
     let text = head(&e, "k", "s", "ua", 0).expect("valid");
-    assert!(text.starts_with("POST /x/capture HTTP/1.1\r\nHost: h:8080\r\n"), "{text}");
+    assert!(
+        text.starts_with("POST /x/capture HTTP/1.1\r\nHost: h:8080\r\n"),
+        "{text}"
+    );
     assert!(text.contains("\r\nContent-Length: 0\r\n"));
     let e = endpoint("http://[::1]:9000");
     let text = head(&e, "k", "s", "ua", usize::MAX).expect("valid");
-    assert!(text.starts_with("POST /capture HTTP/1.1\r\nHost: [::1]:9000\r\n"), "{text}");
+    assert!(
+        text.starts_with("POST /capture HTTP/1.1\r\nHost: [::1]:9000\r\n"),
+        "{text}"
+    );
     assert!(text.contains(&format!("\r\nContent-Length: {}\r\n", usize::MAX)));
 }
 
@@ -335,7 +374,10 @@ fn request_head_buffer_too_small_at_every_size() {
             "size {size}"
         );
     }
-    assert_eq!(write_request_head(&mut buf[..need], &e, args.0, args.1, args.2, args.3), Ok(need));
+    assert_eq!(
+        write_request_head(&mut buf[..need], &e, args.0, args.1, args.2, args.3),
+        Ok(need)
+    );
 }
 
 #[test]
@@ -343,17 +385,39 @@ fn request_head_refuses_header_injection_and_bad_values() {
     let e = endpoint("https://i.honch.io");
     let stream64 = "a".repeat(64);
     let stream65 = "a".repeat(65);
-    for key in ["", "a b", "k\r\nX-Evil: 1", "k\n", "k\r", "\x7f", "k\x00", "ké", "k\t"] {
-        assert_eq!(head(&e, key, "s", "ua", 1), Err(HeadError::InvalidApiKey), "{key:?}");
+    for key in [
+        "",
+        "a b",
+        "k\r\nX-Evil: 1",
+        "k\n",
+        "k\r",
+        "\x7f",
+        "k\x00",
+        "ké",
+        "k\t",
+    ] {
+        assert_eq!(
+            head(&e, key, "s", "ua", 1),
+            Err(HeadError::InvalidApiKey),
+            "{key:?}"
+        );
     }
     for stream in ["", stream65.as_str(), "a b", "ab\r\n", "a.b", "é", "a/b", "a:b"] {
-        assert_eq!(head(&e, "k", stream, "ua", 1), Err(HeadError::InvalidStreamId), "{stream:?}");
+        assert_eq!(
+            head(&e, "k", stream, "ua", 1),
+            Err(HeadError::InvalidStreamId),
+            "{stream:?}"
+        );
     }
     for stream in [stream64.as_str(), "A-b_9", "0a1b2c3d", "-"] {
         assert!(head(&e, "k", stream, "ua", 1).is_ok(), "{stream:?}");
     }
     for ua in ["", " ", " a", "a ", "a  b", "a\tb", "a\r\nX: y", "a\x7f", "é"] {
-        assert_eq!(head(&e, "k", "s", ua, 1), Err(HeadError::InvalidUserAgent), "{ua:?}");
+        assert_eq!(
+            head(&e, "k", "s", ua, 1),
+            Err(HeadError::InvalidUserAgent),
+            "{ua:?}"
+        );
     }
     assert!(head(&e, "k", "s", "honch-cpython/0.4.0 (linux; x86_64)", 1).is_ok());
     assert!(validate_api_key("phc_ABC-123.xyz").is_ok());
@@ -365,25 +429,56 @@ fn request_head_rechecks_hand_built_endpoints() {
     let bad_hosts = ["", "h\r\nX-Evil: 1", "h h", "h/x"];
     for host in bad_hosts {
         let e = Endpoint { host, ..good };
-        assert_eq!(head(&e, "k", "s", "ua", 1), Err(HeadError::InvalidEndpoint), "{host:?}");
+        assert_eq!(
+            head(&e, "k", "s", "ua", 1),
+            Err(HeadError::InvalidEndpoint),
+            "{host:?}"
+        );
     }
     for base_path in ["x", "/a b", "/a?b", "/a#b", "/\r\n"] {
         let e = Endpoint { base_path, ..good };
-        assert_eq!(head(&e, "k", "s", "ua", 1), Err(HeadError::InvalidEndpoint), "{base_path:?}");
+        assert_eq!(
+            head(&e, "k", "s", "ua", 1),
+            Err(HeadError::InvalidEndpoint),
+            "{base_path:?}"
+        );
     }
 }
 
 #[test]
 fn user_agent_helper() {
     let mut buf = [0u8; 64];
-    assert_eq!(user_agent(&mut buf, "0.4.0", "micropython"), Ok("honch-micropython/0.4.0"));
-    assert_eq!(user_agent(&mut buf, "0.4.0", "cpython"), Ok("honch-cpython/0.4.0"));
-    assert_eq!(user_agent(&mut buf, "1.0.0-rc.1+g1234", "cpython"), Ok("honch-cpython/1.0.0-rc.1+g1234"));
+    assert_eq!(
+        user_agent(&mut buf, "0.4.0", "micropython"),
+        Ok("honch-micropython/0.4.0")
+    );
+    assert_eq!(
+        user_agent(&mut buf, "0.4.0", "cpython"),
+        Ok("honch-cpython/0.4.0")
+    );
+    assert_eq!(
+        user_agent(&mut buf, "1.0.0-rc.1+g1234", "cpython"),
+        Ok("honch-cpython/1.0.0-rc.1+g1234")
+    );
     let exact = "honch-cpython/0.4.0".len();
-    assert_eq!(user_agent(&mut buf[..exact - 1], "0.4.0", "cpython"), Err(HeadError::BufferTooSmall));
-    assert_eq!(user_agent(&mut buf[..exact], "0.4.0", "cpython"), Ok("honch-cpython/0.4.0"));
-    for (version, platform) in [("", "cpython"), ("0.4.0", ""), ("0.4/1", "cpython"), ("0.4.0", "micro python")] {
-        assert_eq!(user_agent(&mut buf, version, platform), Err(HeadError::InvalidUserAgent));
+    assert_eq!(
+        user_agent(&mut buf[..exact - 1], "0.4.0", "cpython"),
+        Err(HeadError::BufferTooSmall)
+    );
+    assert_eq!(
+        user_agent(&mut buf[..exact], "0.4.0", "cpython"),
+        Ok("honch-cpython/0.4.0")
+    );
+    for (version, platform) in [
+        ("", "cpython"),
+        ("0.4.0", ""),
+        ("0.4/1", "cpython"),
+        ("0.4.0", "micro python"),
+    ] {
+        assert_eq!(
+            user_agent(&mut buf, version, platform),
+            Err(HeadError::InvalidUserAgent)
+        );
     }
     let mut buf = [0u8; 64];
     let ua = user_agent(&mut buf, "0.4.0", "micropython").expect("valid");
@@ -433,7 +528,11 @@ fn run_cut(input: &[u8], cuts: &[usize], eof: bool) -> Outcome {
                 if p.complete {
                     break;
                 }
-                assert_eq!(p.consumed, piece.len(), "an incomplete response consumes all it is given");
+                assert_eq!(
+                    p.consumed,
+                    piece.len(),
+                    "an incomplete response consumes all it is given"
+                );
             }
         }
     }
@@ -485,7 +584,10 @@ fn assert_split_invariant(input: &[u8], eof: bool) -> Outcome {
 fn response_minimal_204() {
     let o = assert_split_invariant(b"HTTP/1.1 204 No Content\r\n\r\n", false);
     assert_eq!(o.error, None);
-    assert_eq!((o.status, o.complete, o.body, o.keep_alive), (Some(204), true, Some(BodyKind::None), true));
+    assert_eq!(
+        (o.status, o.complete, o.body, o.keep_alive),
+        (Some(204), true, Some(BodyKind::None), true)
+    );
     assert_eq!(o.consumed, 27);
     assert_eq!(o.retry_after_ms, None);
 }
@@ -500,7 +602,10 @@ fn response_split_everywhere_interim_then_429_with_body_and_pipelined_bytes() {
                   helloHTTP/1.1 204 x\r\n\r\n";
     let o = assert_split_invariant(input, false);
     assert_eq!(o.error, None);
-    assert_eq!((o.status, o.retry_after_ms, o.body), (Some(429), Some(120_000), Some(BodyKind::Length(5))));
+    assert_eq!(
+        (o.status, o.retry_after_ms, o.body),
+        (Some(429), Some(120_000), Some(BodyKind::Length(5)))
+    );
     assert!(o.complete && o.keep_alive);
     // The next response's bytes are left to the caller.
     assert_eq!(&input[o.consumed..], b"HTTP/1.1 204 x\r\n\r\n");
@@ -518,7 +623,10 @@ fn response_split_everywhere_chunked_with_extensions_and_trailers() {
                   Other: b\r\n\r\n";
     let o = assert_split_invariant(input, false);
     assert_eq!(o.error, None);
-    assert_eq!((o.status, o.retry_after_ms, o.body), (Some(503), Some(7000), Some(BodyKind::Chunked)));
+    assert_eq!(
+        (o.status, o.retry_after_ms, o.body),
+        (Some(503), Some(7000), Some(BodyKind::Chunked))
+    );
     assert!(o.complete && o.keep_alive);
     assert_eq!(o.consumed, input.len());
     // Three-way cuts too, on this one.
@@ -534,16 +642,24 @@ fn response_split_everywhere_body_until_close() {
     let input = b"HTTP/1.0 400 Bad Request\nContent-Type: text/plain\n\nbad chunk";
     let o = assert_split_invariant(input, true);
     assert_eq!(o.error, None);
-    assert_eq!((o.status, o.body, o.complete, o.keep_alive), (Some(400), Some(BodyKind::UntilClose), true, false));
+    assert_eq!(
+        (o.status, o.body, o.complete, o.keep_alive),
+        (Some(400), Some(BodyKind::UntilClose), true, false)
+    );
     // Without EOF it is not complete, but the head is there to act on.
     let open = run(input);
-    assert_eq!((open.head_complete, open.complete, open.status), (true, false, Some(400)));
+    assert_eq!(
+        (open.head_complete, open.complete, open.status),
+        (true, false, Some(400))
+    );
 }
 
 #[test]
 fn response_caller_may_stop_after_the_head() {
     let mut parser = ResponseParser::new();
-    let p = parser.feed(b"HTTP/1.1 202 Accepted\r\nContent-Length: 1000\r\n\r\npartial").expect("valid");
+    let p = parser
+        .feed(b"HTTP/1.1 202 Accepted\r\nContent-Length: 1000\r\n\r\npartial")
+        .expect("valid");
     assert!(p.head_complete && !p.complete);
     assert_eq!(parser.status(), Some(202));
     assert_eq!(parser.content_length(), Some(1000));
@@ -565,7 +681,10 @@ fn response_skips_interim_responses() {
     let p = parser.feed(b"HTTP/1.1 100 Continue\r\n\r\n").expect("valid");
     assert!(!p.head_complete);
     assert_eq!(parser.status(), None);
-    assert_eq!(error_of(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"), Some(ResponseError::Malformed));
+    assert_eq!(
+        error_of(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"),
+        Some(ResponseError::Malformed)
+    );
 }
 
 #[test]
@@ -594,11 +713,18 @@ fn response_retry_after_values() {
         assert_eq!(o.error, None, "{value:?}");
         assert_eq!(o.retry_after_ms, expected, "{value:?}");
     }
-    let o = run(b"HTTP/1.1 503 x\r\nRETRY-AFTER: 5\r\nretry-after: 60\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n");
+    let o = run(
+        b"HTTP/1.1 503 x\r\nRETRY-AFTER: 5\r\nretry-after: 60\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
+    );
     assert_eq!(o.retry_after_ms, Some(60_000), "the longest of repeated values");
-    assert_eq!(run(b"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n").retry_after_ms, None);
+    assert_eq!(
+        run(b"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n").retry_after_ms,
+        None
+    );
     let mut parser = ResponseParser::new();
-    parser.feed(b"HTTP/1.1 429 x\r\nRetry-After: 5\r\n").expect("valid so far");
+    parser
+        .feed(b"HTTP/1.1 429 x\r\nRetry-After: 5\r\n")
+        .expect("valid so far");
     assert_eq!(parser.retry_after_ms(), None, "not before the head is complete");
 }
 
@@ -637,7 +763,11 @@ fn response_status_lines() {
         "HTTP/1.1 200 O\x01K",
     ] {
         let input = format!("{line}\r\nContent-Length: 0\r\n\r\n");
-        assert_eq!(error_of(input.as_bytes()), Some(ResponseError::Malformed), "{line:?}");
+        assert_eq!(
+            error_of(input.as_bytes()),
+            Some(ResponseError::Malformed),
+            "{line:?}"
+        );
     }
 }
 
@@ -655,7 +785,11 @@ fn response_header_syntax() {
         "HTTP/1.1 200 OK\r\nA(b): 1\r\n\r\n",
         "HTTP/1.1 200 OK\r\r\n\r\n",
     ] {
-        assert_eq!(error_of(bad.as_bytes()), Some(ResponseError::Malformed), "{bad:?}");
+        assert_eq!(
+            error_of(bad.as_bytes()),
+            Some(ResponseError::Malformed),
+            "{bad:?}"
+        );
     }
     // LF-only line ends, tabs and obs-text in values are accepted.
     let o = run(b"HTTP/1.1 200 OK\nX-A:\tv\xff al\nContent-Length: 0\n\n");
@@ -695,7 +829,11 @@ fn response_long_lines() {
     for name in ["Retry-After", "content-length", "Transfer-Encoding", "CONNECTION"] {
         let value = format!("{}1", " ".repeat(300));
         let input = format!("HTTP/1.1 200 OK\r\n{name}: {value}\r\n\r\n");
-        assert_eq!(error_of(input.as_bytes()), Some(ResponseError::LineTooLong), "{name}");
+        assert_eq!(
+            error_of(input.as_bytes()),
+            Some(ResponseError::LineTooLong),
+            "{name}"
+        );
     }
     // A line that fits exactly (256 bytes before CR LF) is buffered whole.
     let value = " ".repeat(MAX_LINE_BYTES - "Retry-After: 9".len());
@@ -718,16 +856,26 @@ fn response_long_lines() {
 #[test]
 fn response_content_length() {
     let o = run(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
-    assert_eq!((o.error, o.body, o.complete), (None, Some(BodyKind::Length(3)), true));
+    assert_eq!(
+        (o.error, o.body, o.complete),
+        (None, Some(BodyKind::Length(3)), true)
+    );
     let max = run(b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nabc");
-    assert_eq!((max.error, max.body, max.complete), (None, Some(BodyKind::Length(u64::MAX)), false));
+    assert_eq!(
+        (max.error, max.body, max.complete),
+        (None, Some(BodyKind::Length(u64::MAX)), false)
+    );
     assert_eq!(
         error_of(b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n"),
         Some(ResponseError::SizeOverflow)
     );
     for value in ["", "abc", "-1", "+1", "1, 1", "1 1", "0x10", "1.0"] {
         let input = format!("HTTP/1.1 200 OK\r\nContent-Length: {value}\r\n\r\n");
-        assert_eq!(error_of(input.as_bytes()), Some(ResponseError::InvalidContentLength), "{value:?}");
+        assert_eq!(
+            error_of(input.as_bytes()),
+            Some(ResponseError::InvalidContentLength),
+            "{value:?}"
+        );
     }
     assert_eq!(
         error_of(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
@@ -749,26 +897,59 @@ fn response_transfer_encoding_and_connection() {
         ("Transfer-Encoding: CHUNKED", BodyKind::Chunked, true),
         ("Transfer-Encoding: gzip, chunked", BodyKind::Chunked, true),
         ("Transfer-Encoding: gzip,,chunked ,", BodyKind::Chunked, true),
-        ("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip", BodyKind::UntilClose, false),
+        (
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip",
+            BodyKind::UntilClose,
+            false,
+        ),
         ("Transfer-Encoding: chunked, gzip", BodyKind::UntilClose, false),
-        ("Transfer-Encoding: gzip\r\nContent-Length: 5", BodyKind::UntilClose, false),
-        ("Transfer-Encoding: chunked\r\nContent-Length: 5", BodyKind::Chunked, false),
-        ("Content-Length: 0\r\nConnection: close", BodyKind::Length(0), false),
-        ("Content-Length: 0\r\nConnection: Upgrade, CLOSE", BodyKind::Length(0), false),
-        ("Content-Length: 0\r\nConnection: keep-alive", BodyKind::Length(0), true),
+        (
+            "Transfer-Encoding: gzip\r\nContent-Length: 5",
+            BodyKind::UntilClose,
+            false,
+        ),
+        (
+            "Transfer-Encoding: chunked\r\nContent-Length: 5",
+            BodyKind::Chunked,
+            false,
+        ),
+        (
+            "Content-Length: 0\r\nConnection: close",
+            BodyKind::Length(0),
+            false,
+        ),
+        (
+            "Content-Length: 0\r\nConnection: Upgrade, CLOSE",
+            BodyKind::Length(0),
+            false,
+        ),
+        (
+            "Content-Length: 0\r\nConnection: keep-alive",
+            BodyKind::Length(0),
+            true,
+        ),
         ("", BodyKind::UntilClose, false),
     ];
     for &(headers, body, keep_alive) in cases {
         let input = format!("HTTP/1.1 500 x\r\n{headers}\r\n\r\n");
         let o = run(input.as_bytes());
-        assert_eq!((o.error, o.body, o.keep_alive), (None, Some(body), keep_alive), "{headers:?}");
+        assert_eq!(
+            (o.error, o.body, o.keep_alive),
+            (None, Some(body), keep_alive),
+            "{headers:?}"
+        );
     }
-    assert_eq!(error_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n"), Some(ResponseError::Malformed));
+    assert_eq!(
+        error_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n"),
+        Some(ResponseError::Malformed)
+    );
     // HTTP/1.0 keeps the connection only when asked to.
     assert!(!run(b"HTTP/1.0 204 x\r\n\r\n").keep_alive);
     assert!(run(b"HTTP/1.0 204 x\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
     let mut parser = ResponseParser::new();
-    parser.feed(b"HTTP/1.1 204 x\r\nConnection: close\r\n\r\n").expect("valid");
+    parser
+        .feed(b"HTTP/1.1 204 x\r\nConnection: close\r\n\r\n")
+        .expect("valid");
     assert!(parser.connection_close());
 }
 
@@ -810,17 +991,33 @@ fn response_chunked_bodies() {
         "5;a\x01\r\n",
         "5;a\x7f\r\n",
     ] {
-        assert_eq!(error_of(chunked(bad).as_bytes()), Some(ResponseError::InvalidChunk), "{bad:?}");
+        assert_eq!(
+            error_of(chunked(bad).as_bytes()),
+            Some(ResponseError::InvalidChunk),
+            "{bad:?}"
+        );
     }
     let long_ext = chunked(&format!("5;{}\r\n", "e".repeat(MAX_CHUNK_LINE_BYTES)));
     assert_eq!(error_of(long_ext.as_bytes()), Some(ResponseError::InvalidChunk));
-    let fits = chunked(&format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(MAX_CHUNK_LINE_BYTES - 2)));
+    let fits = chunked(&format!(
+        "5;{}\r\nhello\r\n0\r\n\r\n",
+        "e".repeat(MAX_CHUNK_LINE_BYTES - 2)
+    ));
     assert_eq!(run(fits.as_bytes()).error, None);
     // Trailers: checked like headers, bounded like the head.
-    assert_eq!(error_of(chunked("0\r\nbad trailer\r\n\r\n").as_bytes()), Some(ResponseError::Malformed));
-    assert_eq!(error_of(chunked("0\r\n folded\r\n\r\n").as_bytes()), Some(ResponseError::Malformed));
+    assert_eq!(
+        error_of(chunked("0\r\nbad trailer\r\n\r\n").as_bytes()),
+        Some(ResponseError::Malformed)
+    );
+    assert_eq!(
+        error_of(chunked("0\r\n folded\r\n\r\n").as_bytes()),
+        Some(ResponseError::Malformed)
+    );
     let big_trailer = chunked(&format!("0\r\nT: {}\r\n\r\n", "t".repeat(MAX_HEAD_BYTES)));
-    assert_eq!(error_of(big_trailer.as_bytes()), Some(ResponseError::HeadTooLarge));
+    assert_eq!(
+        error_of(big_trailer.as_bytes()),
+        Some(ResponseError::HeadTooLarge)
+    );
     let long_trailer = chunked(&format!("0\r\nT: {}\r\n\r\n", "t".repeat(1000)));
     assert_eq!(run(long_trailer.as_bytes()).error, None);
     // Trailers never change what the head said.
@@ -842,12 +1039,23 @@ fn response_end_of_stream() {
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
         b"HTTP/1.1 100 Continue\r\n\r\n",
     ] {
-        assert_eq!(run_eof(partial).error, Some(ResponseError::Truncated), "{partial:?}");
+        assert_eq!(
+            run_eof(partial).error,
+            Some(ResponseError::Truncated),
+            "{partial:?}"
+        );
     }
     let mut parser = ResponseParser::new();
     let p = parser.feed(b"HTTP/1.1 204 x\r\n\r\n").expect("valid");
     assert!(p.complete);
-    assert_eq!(parser.feed(b"more"), Ok(Progress { consumed: 0, head_complete: true, complete: true }));
+    assert_eq!(
+        parser.feed(b"more"),
+        Ok(Progress {
+            consumed: 0,
+            head_complete: true,
+            complete: true
+        })
+    );
     assert_eq!(parser.finish(), Ok(()));
 }
 
@@ -890,7 +1098,13 @@ fn random_input(rng: &mut SplitMix) -> Vec<u8> {
     let mut input: Vec<u8> = if rng.below(4) == 0 {
         let len = rng.below(200);
         (0..len)
-            .map(|_| if rng.below(2) == 0 { rng.next() as u8 } else { ALPHABET[rng.below(ALPHABET.len())] })
+            .map(|_| {
+                if rng.below(2) == 0 {
+                    rng.next() as u8
+                } else {
+                    ALPHABET[rng.below(ALPHABET.len())]
+                }
+            })
             .collect()
     } else {
         SEEDS[rng.below(SEEDS.len())].to_vec()
@@ -906,7 +1120,10 @@ fn random_input(rng: &mut SplitMix) -> Vec<u8> {
             3 => {
                 let end = (at + rng.below(40)).min(input.len());
                 let copy = input[at..end].to_vec();
-                input.splice(at..at, copy.iter().copied().cycle().take(copy.len() * rng.below(50)));
+                input.splice(
+                    at..at,
+                    copy.iter().copied().cycle().take(copy.len() * rng.below(50)),
+                );
             }
             _ => input.truncate(at),
         }
@@ -924,7 +1141,11 @@ fn response_random_input_never_panics_and_is_split_invariant() {
         let whole = run_cut(&input, &[], eof);
         let mut cuts: Vec<usize> = (0..rng.below(6)).map(|_| rng.below(input.len() + 1)).collect();
         cuts.sort_unstable();
-        assert_eq!(run_cut(&input, &cuts, eof), whole, "input {input:?} cuts {cuts:?}");
+        assert_eq!(
+            run_cut(&input, &cuts, eof),
+            whole,
+            "input {input:?} cuts {cuts:?}"
+        );
         outcomes[match (whole.error, whole.complete) {
             (Some(_), _) => 0,
             (None, true) => 1,
@@ -947,12 +1168,17 @@ fn url_random_input_never_panics() {
         for _ in 0..rng.below(30) {
             text.push(alphabet[rng.below(alphabet.len())]);
         }
-        let Ok(url) = core::str::from_utf8(&text) else { continue };
+        let Ok(url) = core::str::from_utf8(&text) else {
+            continue;
+        };
         if let Ok(e) = Endpoint::parse(url) {
             parsed += 1;
             // Whatever parses must make a valid request head.
             let mut buf = [0u8; 256];
-            assert!(write_request_head(&mut buf, &e, "k", "s", "ua", 1).is_ok(), "{url:?}");
+            assert!(
+                write_request_head(&mut buf, &e, "k", "s", "ua", 1).is_ok(),
+                "{url:?}"
+            );
         }
     }
     assert!(parsed > 100, "{parsed}");

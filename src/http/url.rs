@@ -130,7 +130,13 @@ impl<'a> Endpoint<'a> {
             Some(text) => parse_port(text).ok_or(UrlError::InvalidPort)?,
         };
         check_path(base_path)?;
-        Ok(Endpoint { tls, host, port, base_path, host_kind })
+        Ok(Endpoint {
+            tls,
+            host,
+            port,
+            base_path,
+            host_kind,
+        })
     }
 
     /// 443 for https, 80 for http.
@@ -141,7 +147,9 @@ impl<'a> Endpoint<'a> {
     /// The request target of every upload: the base path without trailing `/`, then
     /// `/capture` (`https://i.honch.io` → `/capture`, `http://h:8080/x/` → `/x/capture`).
     pub fn capture_path(&self) -> CapturePath<'a> {
-        CapturePath { prefix: self.base_path.trim_end_matches('/') }
+        CapturePath {
+            prefix: self.base_path.trim_end_matches('/'),
+        }
     }
 
     /// The `Host` header value: the host (bracketed if IPv6), plus `:port` when the port is
@@ -150,7 +158,11 @@ impl<'a> Endpoint<'a> {
         HostHeader {
             host: self.host,
             ipv6: self.host_kind == HostKind::Ipv6,
-            port: if self.port == self.default_port() { None } else { Some(self.port) },
+            port: if self.port == self.default_port() {
+                None
+            } else {
+                Some(self.port)
+            },
         }
     }
 }
@@ -300,13 +312,19 @@ fn host_kind(host: &str) -> Result<HostKind, UrlError> {
     // A numeric last label means the resolver would read the host as an address (possibly in
     // a shorthand or octal form), so only the one unambiguous address form is let through.
     if !last_label.is_empty() && last_label.bytes().all(|b| b.is_ascii_digit()) {
-        return if is_ipv4(host.as_bytes()) { Ok(HostKind::Ipv4) } else { Err(UrlError::InvalidHost) };
+        return if is_ipv4(host.as_bytes()) {
+            Ok(HostKind::Ipv4)
+        } else {
+            Err(UrlError::InvalidHost)
+        };
     }
     if host.len() > MAX_NAME_LEN {
         return Err(UrlError::InvalidHost);
     }
     for label in host.split('.') {
-        let ok_chars = label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok_chars = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if label.is_empty() || label.len() > MAX_LABEL_LEN || !ok_chars {
             return Err(UrlError::InvalidHost);
         }

@@ -7,6 +7,9 @@ use core::mem::size_of;
 use honch_mp_sys as sys;
 
 use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap};
+use super::lifecycle::{
+    flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
+};
 use super::obj::{self, builtin_type, qstr_rom, Obj, Qstr};
 use super::platform;
 use super::props::{MpPair, MpProps};
@@ -20,10 +23,12 @@ use crate::status::{Error, Status};
 /// (the GC scans this object); `client` holds the core state, whose few heap blocks come
 /// from the GC heap too (see `alloc.rs`).
 #[repr(C)]
-struct HonchObj {
+pub(super) struct HonchObj {
     base: ObjBase,
     buffer: Obj,
-    connectivity_callback: Obj,
+    pub(super) connectivity_callback: Obj,
+    /// The `sys.excepthook` wrapper `install_error_hook()` installed, or NULL.
+    pub(super) error_hook: Obj,
     /// Set while a method runs, so a re-entrant call (from a callback) gets `BUSY`.
     busy: bool,
     client: Client,
@@ -132,6 +137,7 @@ fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
             },
             buffer,
             connectivity_callback: if callback.is_null() { obj::NONE } else { callback },
+            error_hook: obj::NULL,
             busy: false,
             client,
         });
@@ -140,7 +146,15 @@ fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
 }
 
 /// Runs `f` on the instance `self_in` with its re-acquired event buffer.
-fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result<T>) -> Result<T> {
+pub(super) fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result<T>) -> Result<T> {
+    with_instance(self_in, |this, buf| f(&mut this.client, buf))
+}
+
+/// Like [`with_client`], with the whole instance (its callback and hook fields).
+pub(super) fn with_instance<T>(
+    self_in: Obj,
+    f: impl FnOnce(&mut HonchObj, &mut [u8]) -> Result<T>,
+) -> Result<T> {
     if !obj::is_type(self_in, HONCH_TYPE.as_type()) {
         return Err(NOT_A_CLIENT.into());
     }
@@ -152,14 +166,20 @@ fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result
     }
     let buf = obj::buffer(this.buffer, true).unwrap_or(&mut []);
     this.busy = true;
-    let result = f(&mut this.client, buf);
+    let result = f(this, buf);
     this.busy = false;
     result
 }
 
+impl HonchObj {
+    pub(super) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 /// Positional and keyword arguments of a method, by parameter name (`NULL` when absent).
 /// The first `required` names must be given.
-fn method_args<const N: usize>(
+pub(super) fn method_args<const N: usize>(
     n_args: usize,
     args: *const Obj,
     kw: *mut sys::mp_map_t,
@@ -197,7 +217,7 @@ fn method_args<const N: usize>(
     Ok((args[0], out))
 }
 
-fn text<'a>(o: Obj, err: Error) -> Result<&'a str> {
+pub(super) fn text<'a>(o: Obj, err: Error) -> Result<&'a str> {
     Ok(obj::str_data(o).ok_or(err)?)
 }
 
@@ -399,6 +419,14 @@ methods! {
     MP_QSTR_session_end => SESSION_END = session_end(1, 1),
     MP_QSTR_reset => RESET = reset(1, 1),
     MP_QSTR_get_device_id => GET_DEVICE_ID = get_device_id(1, 1),
+    MP_QSTR_tick => TICK = tick(1, 1),
+    MP_QSTR_flush => FLUSH = flush(1, 1),
+    MP_QSTR_shutdown => SHUTDOWN = shutdown(1, 1),
+    MP_QSTR_report_log_error => REPORT_LOG_ERROR = report_log_error(1, 2),
+    MP_QSTR_last_error => LAST_ERROR = last_error(1, 1),
+    MP_QSTR_run => RUN = run(2, 0xffff),
+    MP_QSTR_install_error_hook => INSTALL_ERROR_HOOK = install_error_hook(1, 1),
+    MP_QSTR_uninstall_error_hook => UNINSTALL_ERROR_HOOK = uninstall_error_hook(1, 1),
     MP_QSTR_queue_stats => QUEUE_STATS = queue_stats(1, 1),
 }
 

@@ -14,8 +14,10 @@
 mod alloc;
 mod honch;
 mod layout;
+mod lifecycle;
 mod module;
 mod obj;
 mod platform;
 mod props;
 mod raise;
+mod transport;

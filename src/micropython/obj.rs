@@ -10,6 +10,8 @@ pub type Obj = sys::mp_obj_t;
 pub type Qstr = sys::qstr;
 
 pub const NULL: Obj = core::ptr::null_mut();
+/// `MP_OBJ_SENTINEL` (representation A): "load" for `mp_obj_subscr`, "deleted" in maps.
+pub const SENTINEL: Obj = 4 as Obj;
 
 const fn immediate(v: usize) -> Obj {
     ((v << 3) | 6) as Obj
@@ -185,7 +187,7 @@ pub fn map_entries<'a>(map: &'a sys::mp_map_t) -> impl Iterator<Item = (Obj, Obj
     table
         .iter()
         // Empty slots hold MP_OBJ_NULL, deleted ones MP_OBJ_SENTINEL (4 in representation A).
-        .filter(|e| !e.key.is_null() && e.key as usize != 4)
+        .filter(|e| !e.key.is_null() && e.key != SENTINEL)
         .map(|e| (e.key, e.value))
 }
 

@@ -16,6 +16,9 @@ pub enum Raise {
     Sdk(Error),
     /// An SDK error whose message ends with a name (`"...: <name>"`).
     SdkNamed(Error, Qstr),
+    /// An exception raised by Python code the SDK called (a callback, the user's function
+    /// in `run()`, a Ctrl-C during network I/O): raised again unchanged.
+    Exception(Obj),
     /// A call with a required argument missing (Python raises `TypeError` for that).
     MissingArgument(Qstr),
 }
@@ -39,6 +42,7 @@ pub fn finish(result: Result<Obj>) -> Obj {
 
 fn raise(e: Raise) -> ! {
     let exc = match e {
+        Raise::Exception(exc) => exc,
         Raise::Sdk(err) => new_exception(err, None),
         Raise::SdkNamed(err, name) => new_exception(err, Some(name)),
         Raise::MissingArgument(name) => {
