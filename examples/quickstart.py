@@ -1,24 +1,27 @@
 """Quick start: the same script runs on MicroPython (firmware with _honch_core) and CPython.
 
-    micropython examples/quickstart.py
-    python3 examples/quickstart.py
+    HONCH_ENDPOINT=http://127.0.0.1:8000 HONCH_API_KEY=demo-key micropython examples/quickstart.py
+    HONCH_ENDPOINT=http://127.0.0.1:8000 HONCH_API_KEY=demo-key python3 examples/quickstart.py
+
+scripts/quickstart.sh starts a local collector and runs it on both runtimes.
 """
 
+import os
 import sys
 
 import honch
 
 client = honch.Honch(
-    api_key="demo-key",
-    endpoint_url="http://127.0.0.1:9",
-    device_id="dev-001",
+    api_key=os.getenv("HONCH_API_KEY") or "demo-key",
+    endpoint_url=os.getenv("HONCH_ENDPOINT") or "http://127.0.0.1:8000",
+    device_id="dev-001-" + sys.implementation.name,
     device_model="ActionCam X1",
     firmware_version="1.2.3",
     event_buffer=bytearray(8192),
 )
 client.identify("user-123", {"plan": "beta"})
 client.session_start("recording")
-client.track("recording_started", {"mode": "hdr", "fps": 60, "hdr": True})
+client.track("recording_started", {"mode": "hdr", "fps": 60})
 client.track("recording_stopped", {"seconds": 12.5})
 client.session_end()
 
@@ -27,7 +30,10 @@ try:
 except honch.InvalidArgumentError as e:
     print("refused as expected:", e)
 
-print(sys.implementation.name, "honch", honch.__version__, "device", client.get_device_id())
-stats = client.queue_stats()
-for key in sorted(stats):
-    print("  %s = %s" % (key, stats[key]))
+print(sys.implementation.name, "honch", honch.__version__, "queued:", client.queue_stats()["depth"])
+try:
+    client.flush()
+    print("flushed; queued now:", client.queue_stats()["depth"])
+except honch.HonchError as e:
+    print("flush failed:", type(e).__name__, e, client.last_error())
+client.shutdown()

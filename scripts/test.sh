@@ -3,7 +3,8 @@
 #   - lint: cargo fmt --check, clippy (-D warnings) for every build of the crate
 #   - Rust: cargo test (core unit tests, wire conformance, integration tests)
 #   - Python: tests/python on CPython (the pip-installed extension) and on MicroPython
-#     (the unix port with _honch_core), the same files on both
+#     (the unix port with _honch_core), the same files on both, end-to-end tests included
+#     (against local honch-collector instances on 127.0.0.1)
 #   - stubs: mypy.stubtest of stubs/ against the CPython build
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -11,6 +12,8 @@ set -e
 "$repo/scripts/install-build-deps.sh"
 micropython=$("$repo/scripts/micropython-unix.sh" | tail -n1)
 install_cpython_build
+cargo build --locked --release --quiet --bin honch-collector --manifest-path "$repo/Cargo.toml"
+export HONCH_COLLECTOR_BIN=$repo/target/release/honch-collector
 "$venv/bin/pip" install -q --disable-pip-version-check mypy >&2
 set +e
 
@@ -24,8 +27,9 @@ run() {
 cd "$repo"
 run "lint" "$repo/scripts/lint.sh" "$build"
 run "cargo test" cargo test --locked
-run "python suite on CPython" "$venv/bin/python" tests/python/run.py
-run "python suite on MicroPython" "$micropython" tests/python/run.py
+# Each runtime gets fresh local collectors (their fault scripts are consumed in order).
+run "python suite on CPython" tests/e2e/with-collectors.sh "$venv/bin/python" tests/python/run.py
+run "python suite on MicroPython" tests/e2e/with-collectors.sh "$micropython" tests/python/run.py
 run "stubtest" env MYPYPATH="$repo/stubs" "$venv/bin/python" -m mypy.stubtest honch _honch_core \
   --mypy-config-file "$repo/stubs/mypy.ini"
 

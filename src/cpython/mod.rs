@@ -381,7 +381,13 @@ impl Honch {
         }
     }
 
-    fn report_exception(&mut self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// Queues the `$crash` for `exc`; `tb` is its traceback (crash site last).
+    fn report_exception(
+        &mut self,
+        py: Python<'_>,
+        exc: &Bound<'_, PyAny>,
+        tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let type_name: String = exc
             .get_type()
             .name()
@@ -392,7 +398,9 @@ impl Honch {
             message = exc.repr().map(|s| s.to_string()).unwrap_or_default();
         }
         let mut frames: Vec<(String, u32, String)> = Vec::new();
-        let mut tb = exc.getattr("__traceback__").ok().filter(|t| !t.is_none());
+        let mut tb = tb
+            .or_else(|| exc.getattr("__traceback__").ok())
+            .filter(|t| !t.is_none());
         while let Some(t) = tb {
             let code = t.getattr("tb_frame").and_then(|f| f.getattr("f_code"));
             if let Ok(code) = code {
@@ -453,7 +461,7 @@ impl ErrorHook {
         if let Ok(mut client) = self.client.bind(py).try_borrow_mut() {
             if exc.is_instance_of::<PyException>() {
                 // Reporting must never stop the previous hook from running.
-                let _ = client.report_exception(py, exc);
+                let _ = client.report_exception(py, exc, Some(tb.clone()));
             }
         }
         self.previous.bind(py).call1((exc_type, exc, tb)).map(drop)
@@ -752,8 +760,9 @@ impl Honch {
             Err(err) => {
                 if err.is_instance_of::<PyException>(py) {
                     let exc = err.value(py).clone();
+                    let tb = err.traceback(py).map(|t| t.into_any());
                     let mut this = slf.borrow_mut();
-                    let _ = this.report_exception(py, exc.as_any());
+                    let _ = this.report_exception(py, exc.as_any(), tb);
                     let _ = this.flush(py);
                 }
                 Err(err)

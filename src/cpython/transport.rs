@@ -12,6 +12,10 @@ use pyo3::Python;
 use crate::delivery::transport::{NetError, NetFailure, Transport};
 
 fn os_error(e: &std::io::Error) -> i32 {
+    // A socket timeout surfaces as EAGAIN; report it as the timeout it is.
+    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        return libc_etimedout();
+    }
     e.raw_os_error().unwrap_or(0)
 }
 

@@ -1,0 +1,58 @@
+"""Helpers for the end-to-end tests: the local collectors started by
+tests/e2e/with-collectors.sh, and a clock that works on both runtimes."""
+
+import json
+import os
+import time
+
+try:
+    getenv = os.getenv
+except AttributeError:  # a MicroPython port without os.getenv
+    getenv = lambda name, default=None: default  # noqa: E731
+
+
+def collectors():
+    """{name: (endpoint_url, events_file)}; empty when the suite runs without collectors."""
+    found = {}
+    for entry in (getenv("HONCH_COLLECTORS") or "").split(";"):
+        if entry:
+            name, port, path = entry.split("=", 2)
+            found[name] = ("http://127.0.0.1:" + port, path)
+    return found
+
+
+API_KEY = getenv("HONCH_API_KEY") or "e2e-key"
+
+
+def endpoint(name):
+    setups = collectors()
+    if name not in setups:
+        raise AssertionError(
+            "collector %r not running: run the suite through tests/e2e/with-collectors.sh" % name
+        )
+    return setups[name][0]
+
+
+def delivered(name):
+    """The events collector `name` accepted so far, in order (dicts)."""
+    with open(collectors()[name][1]) as f:
+        return [json.loads(line) for line in f.read().split("\n") if line.strip()]
+
+
+def now_ms():
+    if hasattr(time, "ticks_ms"):
+        return time.ticks_ms()
+    return int(time.monotonic() * 1000)
+
+
+def elapsed_ms(start):
+    if hasattr(time, "ticks_diff"):
+        return time.ticks_diff(time.ticks_ms(), start)
+    return now_ms() - start
+
+
+def sleep_ms(ms):
+    if hasattr(time, "sleep_ms"):
+        time.sleep_ms(ms)
+    else:
+        time.sleep(ms / 1000)
