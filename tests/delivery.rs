@@ -1,0 +1,437 @@
+//! Delivery through the client core against an in-process capture endpoint: batching,
+//! multi-frame messages, the response policy, backoff, Retry-After and time normalisation.
+//! A scripted fake transport stands in for the network; the capture side is the real one.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+
+use honch::capture::{Capture, CaptureLimits};
+use honch::client::{Client, Clock, NoProperties, Properties};
+use honch::config::{ConfigBuilder, Field};
+use honch::delivery::transport::{NetError, NetFailure, Transport};
+use honch::record::{PropsError, PropsWriter};
+use honch::status::Status;
+use serde_json::Value as Json;
+
+const T0: u64 = 1_700_000_000_000;
+
+struct TestClock {
+    now: Cell<u64>,
+    up: Cell<u64>,
+}
+
+impl TestClock {
+    fn new() -> Self {
+        Self {
+            now: Cell::new(T0),
+            up: Cell::new(10_000),
+        }
+    }
+    fn advance(&self, ms: u64) {
+        self.now.set(self.now.get() + ms);
+        self.up.set(self.up.get() + ms);
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> u64 {
+        self.now.get()
+    }
+    fn uptime_ms(&self) -> u64 {
+        self.up.get()
+    }
+}
+
+/// What the fake server does with the next request.
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    /// Answer this status without looking at the body.
+    Status(u16, Option<u32>),
+    /// Fail at the network level.
+    Net(NetFailure),
+}
+
+/// A scripted transport whose default is a real capture endpoint.
+struct FakeNet {
+    capture: Capture,
+    script: VecDeque<Reply>,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    /// Every request body (frame) sent, in order.
+    frames: Vec<Vec<u8>>,
+    events: Vec<Json>,
+    opens: usize,
+}
+
+impl FakeNet {
+    fn new(script: &[Reply]) -> Self {
+        let limits = CaptureLimits {
+            allow_binary: true,
+            ..CaptureLimits::default()
+        };
+        Self {
+            capture: Capture::new(limits),
+            script: script.iter().copied().collect(),
+            request: Vec::new(),
+            response: Vec::new(),
+            frames: Vec::new(),
+            events: Vec::new(),
+            opens: 0,
+        }
+    }
+
+    fn answer(&mut self) {
+        let text = self.request.clone();
+        let split = text
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("request head")
+            + 4;
+        let head = std::str::from_utf8(&text[..split]).expect("ascii head");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                .expect(name)
+        };
+        let length: usize = header("Content-Length:").parse().unwrap();
+        let body = text[split..].to_vec();
+        assert_eq!(body.len(), length, "Content-Length matches the body");
+        assert!(head.starts_with("POST /capture HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("Content-Type: application/vnd.honch.chunk\r\n"));
+        self.frames.push(body.clone());
+        let (status, retry_after) = match self.script.pop_front() {
+            Some(Reply::Status(s, r)) => (s, r),
+            Some(Reply::Net(_)) => unreachable!("network failures happen at open"),
+            None => {
+                let key = header("X-Honch-Project-Key:");
+                let stream = header("X-Honch-Stream-Id:");
+                match self.capture.handle_frame(&key, Some(&stream), &body) {
+                    Ok(outcome) => {
+                        let status = outcome.status();
+                        if let honch::capture::FrameOutcome::Accepted { events, .. } = outcome {
+                            self.events.extend(events);
+                        }
+                        (status, None)
+                    }
+                    Err(reject) => (reject.status, None),
+                }
+            }
+        };
+        let mut response = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n");
+        if let Some(s) = retry_after {
+            response.push_str(&format!("Retry-After: {s}\r\n"));
+        }
+        response.push_str("\r\n");
+        self.response = response.into_bytes();
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Transport for FakeNet {
+    fn open(&mut self, host: &str, port: u16, tls: bool, _timeout_ms: u32) -> Result<(), NetError> {
+        assert_eq!((host, port, tls), ("127.0.0.1", 8000, false));
+        self.opens += 1;
+        if let Some(Reply::Net(failure)) = self.script.front().copied() {
+            self.script.pop_front();
+            return Err(NetError::new(failure, 111));
+        }
+        self.request.clear();
+        self.response.clear();
+        Ok(())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), NetError> {
+        self.request.extend_from_slice(bytes);
+        self.answer();
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        let n = buf.len().min(self.response.len());
+        buf[..n].copy_from_slice(&self.response[..n]);
+        self.response.drain(..n);
+        Ok(n)
+    }
+
+    fn close(&mut self) {}
+}
+
+fn config(extra: &[(Field, i64)]) -> honch::config::Config {
+    let mut b = ConfigBuilder::new();
+    b.set_text(Field::ApiKey, Some("key")).unwrap();
+    b.set_text(Field::DeviceId, Some("dev-1")).unwrap();
+    b.set_text(Field::DeviceModel, Some("Board")).unwrap();
+    b.set_text(Field::FirmwareVersion, Some("1.0")).unwrap();
+    b.set_text(Field::EndpointUrl, Some("http://127.0.0.1:8000"))
+        .unwrap();
+    for &(f, v) in extra {
+        b.set_int(f, Some(v)).unwrap();
+    }
+    b.finish().unwrap()
+}
+
+struct Props(Vec<(String, Json)>);
+
+impl Properties for Props {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        for (k, v) in &self.0 {
+            w.key(k)?;
+            match v {
+                Json::String(s) => w.str(s)?,
+                Json::Number(n) if n.is_u64() => w.uint(n.as_u64().unwrap())?,
+                Json::Number(n) => w.float(n.as_f64().unwrap())?,
+                _ => w.null()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn n(i: u64) -> Props {
+    Props(vec![("i".into(), Json::from(i))])
+}
+
+#[test]
+fn one_flush_sends_a_batch_per_identity_run_in_order() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut c = Client::new(
+        config(&[(Field::BatchSize, 50)]),
+        &mut buf,
+        [3; 32],
+        &clock,
+        "test",
+    )
+    .unwrap();
+    for i in 0..60 {
+        c.track(&mut buf, &clock, "e", &n(i)).unwrap();
+    }
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.frames.len(), 2, "61 events of one identity: 50 + 11");
+    assert_eq!(net.events.len(), 61);
+    let order: Vec<u64> = net.events[1..]
+        .iter()
+        .map(|e| e["properties"]["i"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..60).collect::<Vec<_>>());
+    assert_eq!(c.queue_stats().depth, 0);
+}
+
+/// Queues events until the first message needs two frames, then returns the client.
+fn two_frame_client(clock: &TestClock, buf: &mut [u8]) -> Client {
+    // Strings are limited per message (2048 bytes), so numbers fill the bytes; the padding
+    // string moves the message end until it needs a second 4096-byte frame.
+    for pad in 0..120 {
+        let mut c = Client::new(config(&[(Field::BatchSize, 50)]), buf, [5; 32], clock, "test").unwrap();
+        for i in 0..40u64 {
+            let mut many = Vec::new();
+            for k in 0..60 {
+                many.push((format!("k{k}"), Json::from(1.5 + (i * 100 + k) as f64)));
+            }
+            many.push(("pad".into(), Json::from("p".repeat(pad))));
+            c.track(buf, clock, "e", &Props(many)).unwrap();
+        }
+        let mut probe = FakeNet::new(&[Reply::Status(503, None)]);
+        let _ = c.flush(buf, clock, &mut probe, true);
+        if probe.frames[0][0] == 0x42 {
+            return c;
+        }
+    }
+    panic!("no padding produced a two-frame message");
+}
+
+#[test]
+fn a_multi_frame_message_is_sent_frame_by_frame_and_restarts_from_zero_after_a_failure() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut c = two_frame_client(&clock, &mut buf);
+    // The probe above failed on the first frame; now: first frame stored, second fails,
+    // then the whole message again.
+    let mut net = FakeNet::new(&[Reply::Status(202, None), Reply::Status(503, None)]);
+    let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+    assert_eq!(err.status, Status::Server);
+    assert_eq!(net.frames.len(), 2);
+    assert_eq!(net.frames[0][0], 0x42, "init frame");
+    assert_eq!(net.frames[1][0], 0x22, "final frame");
+    let depth = c.queue_stats().depth;
+    net.frames.clear();
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.frames[0][0], 0x42, "restarted at offset 0");
+    assert!(net.events.len() as u32 >= depth.min(2));
+    assert_eq!(c.queue_stats().depth, 0);
+}
+
+#[test]
+fn tick_sends_one_frame_per_call() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut c = two_frame_client(&clock, &mut buf);
+    clock.advance(400_000); // past any backoff from the probe
+    let mut net = FakeNet::new(&[]);
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.frames.len(), 1, "one frame");
+    assert!(net.events.is_empty(), "message not complete yet");
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.frames.len(), 2);
+    assert!(!net.events.is_empty(), "second tick completed the message");
+}
+
+#[test]
+fn response_policy_drives_the_queue() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    for (status, kind, kept) in [
+        (400, Status::Rejected, false),
+        (422, Status::Rejected, false),
+        (409, Status::Transport, true),
+        (429, Status::RateLimited, true),
+        (500, Status::Server, true),
+        (408, Status::Timeout, true),
+        (302, Status::Transport, true),
+    ] {
+        c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+        let depth = c.queue_stats().depth;
+        let mut net = FakeNet::new(&[Reply::Status(status, None)]);
+        let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+        assert_eq!(err.status, kind, "HTTP {status}");
+        assert_eq!(c.last_error().http, status);
+        assert_eq!(
+            c.queue_stats().depth,
+            if kept { depth } else { 0 },
+            "HTTP {status}"
+        );
+        if kept {
+            // Clear them for the next row.
+            let mut ok = FakeNet::new(&[]);
+            clock.advance(1000);
+            c.flush(&mut buf, &clock, &mut ok, true).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_401_stops_uploads_for_good() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    let mut net = FakeNet::new(&[Reply::Status(401, None)]);
+    let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+    assert_eq!(err.status, Status::Rejected);
+    assert_eq!(c.last_error().reason.as_str(), "auth_invalid_key");
+    c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+    assert!(c.flush(&mut buf, &clock, &mut net, true).is_err());
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.opens, 1, "no request after the 401");
+    assert_eq!(c.queue_stats().depth, 1);
+}
+
+#[test]
+fn retry_after_holds_every_upload_then_lets_them_through() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    let mut net = FakeNet::new(&[Reply::Status(429, Some(2))]);
+    assert_eq!(
+        c.flush(&mut buf, &clock, &mut net, true).unwrap_err().status,
+        Status::RateLimited
+    );
+    clock.advance(1999);
+    assert_eq!(
+        c.flush(&mut buf, &clock, &mut net, true).unwrap_err().status,
+        Status::RateLimited
+    );
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.opens, 1, "nothing sent while Retry-After runs");
+    clock.advance(1);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.names(), ["$device_boot"]);
+}
+
+#[test]
+fn tick_backs_off_with_jitter_after_a_failure() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let cfg = config(&[
+        (Field::FlushEventThreshold, 1),
+        (Field::FlushMinIntervalMs, 0xFFFF_FFFF),
+    ]);
+    let mut c = Client::new(cfg, &mut buf, [1; 32], &clock, "test").unwrap();
+    let mut net = FakeNet::new(&[Reply::Net(NetFailure::ConnectRefused)]);
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.opens, 1);
+    assert_eq!(c.last_error().reason.as_str(), "connect_refused");
+    clock.advance(700);
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.opens, 1, "within the first backoff (1 s ± 25 %)");
+    clock.advance(600);
+    c.tick(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.opens, 2, "after it");
+    assert_eq!(net.names(), ["$device_boot"]);
+}
+
+#[test]
+fn offline_flush_raises_and_offline_tick_is_silent() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(
+        config(&[(Field::FlushEventThreshold, 1)]),
+        &mut buf,
+        [1; 32],
+        &clock,
+        "test",
+    )
+    .unwrap();
+    let mut net = FakeNet::new(&[]);
+    assert_eq!(
+        c.flush(&mut buf, &clock, &mut net, false).unwrap_err().status,
+        Status::Offline
+    );
+    c.tick(&mut buf, &clock, &mut net, false).unwrap();
+    assert_eq!(net.opens, 0);
+}
+
+#[test]
+fn boot_relative_stamps_are_normalised_when_the_clock_is_set() {
+    let clock = TestClock {
+        now: Cell::new(0),
+        up: Cell::new(5_000),
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    clock.up.set(6_000);
+    clock.now.set(T0);
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.events[0]["timestamp"].as_u64(), Some(T0 - 1_000));
+}
+
+#[test]
+fn shutdown_queues_the_last_event_and_sends_it() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    c.session_start(&mut buf, &clock, Some("s")).unwrap();
+    let mut net = FakeNet::new(&[]);
+    c.shutdown(&mut buf, &clock, &mut net).unwrap();
+    assert_eq!(
+        net.names(),
+        ["$device_boot", "$session_start", "$device_shutdown"]
+    );
+    assert!(c.device_id().is_none());
+    c.shutdown(&mut buf, &clock, &mut net).unwrap();
+    assert_eq!(
+        c.track(&mut buf, &clock, "x", &NoProperties).unwrap_err().status,
+        Status::NotInitialized
+    );
+}
