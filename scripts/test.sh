@@ -30,6 +30,9 @@ run "cargo test" cargo test --locked
 # Each runtime gets fresh local collectors (their fault scripts are consumed in order).
 run "python suite on CPython" tests/e2e/with-collectors.sh "$venv/bin/python" tests/python/run.py
 run "python suite on MicroPython" tests/e2e/with-collectors.sh "$micropython" tests/python/run.py
+# The published honch-micropython 0.3.1 wrapper (from PyPI) over our module, on both runtimes.
+run "0.3.1 wrapper on CPython" tests/e2e/with-collectors.sh tests/compat/run-wrapper.sh "$venv/bin/python" "$venv/bin/pip"
+run "0.3.1 wrapper on MicroPython" tests/e2e/with-collectors.sh tests/compat/run-wrapper.sh "$micropython" "$venv/bin/pip"
 run "stubtest" env MYPYPATH="$repo/stubs" "$venv/bin/python" -m mypy.stubtest honch _honch_core \
   --mypy-config-file "$repo/stubs/mypy.ini"
 

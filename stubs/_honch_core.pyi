@@ -7,6 +7,7 @@ _T = TypeVar("_T")
 
 __all__ = [
     "Honch",
+    "Client",
     "HonchError",
     "InvalidArgumentError",
     "StorageError",
@@ -87,7 +88,6 @@ class _QueueStats(TypedDict):
 
 _PropertyValue = None | bool | int | float | str | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...] | Mapping[str, Any]
 
-@final
 class Honch:
     """The device-analytics client. Keyword arguments only; see the README for each."""
 
@@ -133,3 +133,12 @@ class Honch:
     def uninstall_error_hook(self) -> bool: ...
     def get_device_id(self) -> str | None: ...
     def queue_stats(self) -> _QueueStats: ...
+
+@final
+class Client(Honch):
+    """The reference C module's low-level surface: a Honch built from a config dict, for the
+    published honch-micropython wrapper."""
+
+    def __new__(cls, config: dict[str, Any]) -> Client: ...
+    def report_log_error(self, component: str | None, message: str) -> None: ...  # type: ignore[override]
+    def report_crash(self, report: Mapping[str, str | None]) -> None: ...

@@ -13,6 +13,11 @@
 #define HONCH_QSTR(name) MP_QSTR_##name
 HONCH_QSTR(_honch_core)
 HONCH_QSTR(Honch)
+HONCH_QSTR(Client)
+HONCH_QSTR(report_crash)
+HONCH_QSTR(type)
+HONCH_QSTR(report)
+HONCH_QSTR(backtrace)
 HONCH_QSTR(HonchError)
 HONCH_QSTR(InvalidArgumentError)
 HONCH_QSTR(StorageError)

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! honch-collector --port N --api-key K [--out events.jsonl] [--script faults.json]
-//!                 [--allow-binary] [--max-requests N]
+//!                 [--allow-binary] [--max-requests N] [--tls-cert CERT.pem --tls-key KEY.pem]
 //! ```
-//! Listens on 127.0.0.1 only. The first stdout line is
-//! `honch-collector listening on http://127.0.0.1:<port>`; every accepted event follows as
-//! one JSON line. One log line per request goes to stderr.
+//! Listens on 127.0.0.1 only, HTTPS (TLS 1.3 and 1.2) when given a certificate chain and its
+//! key. The first stdout line is `honch-collector listening on http://127.0.0.1:<port>`
+//! (`https://` with TLS); every accepted event follows as one JSON line. One log line per
+//! request goes to stderr. Usage errors, including unusable certificate or key files, exit
+//! with status 2.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -15,14 +17,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use honch::capture::http::{parse_script, Collector, CollectorConfig};
+use honch::capture::tls;
 
 const USAGE: &str = "usage: honch-collector --port N --api-key K [--out events.jsonl] \
-[--script faults.json] [--allow-binary] [--max-requests N]";
+[--script faults.json] [--allow-binary] [--max-requests N] [--tls-cert CERT.pem --tls-key KEY.pem]";
 
 fn parse_args(args: &[String]) -> Result<(u16, CollectorConfig), String> {
     let mut port = None;
     let mut api_key = None;
     let mut config = CollectorConfig::new("");
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
@@ -47,6 +51,8 @@ fn parse_args(args: &[String]) -> Result<(u16, CollectorConfig), String> {
                         .map_err(|_| format!("bad --max-requests {v:?}"))?,
                 );
             }
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value("--tls-cert")?)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value("--tls-key")?)),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -57,6 +63,11 @@ fn parse_args(args: &[String]) -> Result<(u16, CollectorConfig), String> {
         return Err("--api-key must not be empty".into());
     }
     config.api_key = api_key;
+    config.tls = match (tls_cert, tls_key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(tls::server_config(&cert, &key)?),
+        _ => return Err(format!("--tls-cert and --tls-key go together\n{USAGE}")),
+    };
     Ok((port, config))
 }
 
@@ -76,6 +87,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let collector = match Collector::new(config) {
         Ok(collector) => Arc::new(collector),
         Err(e) => {
@@ -92,7 +104,10 @@ fn main() -> ExitCode {
     };
     {
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "honch-collector listening on http://127.0.0.1:{bound}");
+        let _ = writeln!(
+            stdout,
+            "honch-collector listening on {scheme}://127.0.0.1:{bound}"
+        );
         let _ = stdout.flush();
     }
     match collector.run(listener) {

@@ -2,7 +2,8 @@
 //! that speaks the capture contract of wire.md §8-§9, with scripted fault injection.
 //!
 //! One request per connection (`Connection: close`), so a slow or broken client only ever
-//! holds its own thread, and every socket read has a timeout.
+//! holds its own thread, and every socket read has a timeout. With a TLS configuration the
+//! same exchange runs inside a rustls server connection (HTTPS).
 
 // The crate is no_std; this module is std-only (feature `tools`).
 #[allow(unused_imports)]
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::Value as Json;
 
 use super::{Capture, CaptureLimits, FrameOutcome};
@@ -250,10 +252,13 @@ pub enum ScriptAction {
     Close,
     /// Read the request, answer nothing for this long, then close.
     Hang(Duration),
+    /// Taken by the next connection to arrive, before anything is read from it: read and
+    /// answer nothing (no TLS handshake either) for this long, then close.
+    StallHandshake(Duration),
 }
 
 /// Parses a `--script` file: a JSON list of `{"status": N[, "retry_after": S]}`,
-/// `{"close": true}` or `{"hang_ms": N}`.
+/// `{"close": true}`, `{"hang_ms": N}` or `{"stall_handshake_ms": N}`.
 pub fn parse_script(text: &str) -> Result<Vec<ScriptAction>, String> {
     let json: Json = serde_json::from_str(text).map_err(|e| format!("script is not JSON: {e}"))?;
     let list = json.as_array().ok_or("script must be a JSON list")?;
@@ -272,10 +277,7 @@ pub fn parse_script(text: &str) -> Result<Vec<ScriptAction>, String> {
                         .ok_or_else(|| format!("script entry {i}: {key} is not a number")),
                 }
             };
-            if let Some(unknown) = obj
-                .keys()
-                .find(|k| !["status", "retry_after", "close", "hang_ms"].contains(&k.as_str()))
-            {
+            if let Some(unknown) = obj.keys().find(|k| !SCRIPT_KEYS.contains(&k.as_str())) {
                 return Err(format!("script entry {i}: unknown key {unknown:?}"));
             }
             if obj.get("close") == Some(&Json::Bool(true)) && obj.len() == 1 {
@@ -284,19 +286,27 @@ pub fn parse_script(text: &str) -> Result<Vec<ScriptAction>, String> {
             if let (Some(ms), 1) = (number("hang_ms")?, obj.len()) {
                 return Ok(ScriptAction::Hang(Duration::from_millis(ms)));
             }
+            if let (Some(ms), 1) = (number("stall_handshake_ms")?, obj.len()) {
+                return Ok(ScriptAction::StallHandshake(Duration::from_millis(ms)));
+            }
+            // Every other action stands alone, so a status entry naming one of them is a
+            // mistake to report rather than a status to send.
+            let status_only = obj.keys().all(|k| k == "status" || k == "retry_after");
             match number("status")? {
-                Some(status @ 100..=599) => Ok(ScriptAction::Status {
+                Some(status @ 100..=599) if status_only => Ok(ScriptAction::Status {
                     status: status as u16,
                     retry_after: number("retry_after")?,
                 }),
                 _ => Err(format!(
                     "script entry {i}: expected {{\"status\": 100-599[, \"retry_after\": S]}}, \
-                     {{\"close\": true}} or {{\"hang_ms\": N}}"
+                     {{\"close\": true}}, {{\"hang_ms\": N}} or {{\"stall_handshake_ms\": N}}"
                 )),
             }
         })
         .collect()
 }
+
+const SCRIPT_KEYS: [&str; 5] = ["status", "retry_after", "close", "hang_ms", "stall_handshake_ms"];
 
 /// Collector settings (the command line).
 #[derive(Debug, Clone)]
@@ -308,6 +318,8 @@ pub struct CollectorConfig {
     /// Exit after this many connections have been served.
     pub max_requests: Option<u64>,
     pub read_timeout: Duration,
+    /// Serve HTTPS with this configuration (see [`super::tls::server_config`]).
+    pub tls: Option<Arc<ServerConfig>>,
 }
 
 impl CollectorConfig {
@@ -319,8 +331,17 @@ impl CollectorConfig {
             limits: CaptureLimits::default(),
             max_requests: None,
             read_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
+}
+
+/// How a connection ended, for whether TLS says goodbye (`close_notify`) before closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Answered,
+    /// Closed without an answer: a scripted fault, or the client went away.
+    Dropped,
 }
 
 /// Where accepted events go: stdout, one JSON object per line, and the `--out` file.
@@ -440,42 +461,106 @@ impl Collector {
         }
     }
 
-    fn next_script_action(&self) -> Option<ScriptAction> {
-        lock(&self.script).pop_front()
+    /// The action for a request that has been read. A stall at the front of the script
+    /// belongs to the next connection to arrive (it acts before any request exists), so it
+    /// is left there.
+    fn next_request_action(&self) -> Option<ScriptAction> {
+        let mut script = lock(&self.script);
+        match script.front() {
+            Some(ScriptAction::StallHandshake(_)) | None => None,
+            Some(_) => script.pop_front(),
+        }
     }
 
-    /// Serves one connection: one request, one answer (or a scripted fault).
+    /// The stall for a connection that has just arrived, if the script's next entry is one.
+    fn next_connection_stall(&self) -> Option<Duration> {
+        let mut script = lock(&self.script);
+        match script.front() {
+            Some(&ScriptAction::StallHandshake(pause)) => {
+                script.pop_front();
+                Some(pause)
+            }
+            _ => None,
+        }
+    }
+
+    /// Serves one connection: one request, one answer (or a scripted fault), over TLS when
+    /// the configuration has it.
     pub fn serve_connection(&self, mut stream: TcpStream) {
         let timeout = Some(self.config.read_timeout);
         if stream.set_read_timeout(timeout).is_err() || stream.set_write_timeout(timeout).is_err() {
             return;
         }
-        let max_body = self.config.limits.max_frame_bytes;
-        let request = match read_request(&mut stream, max_body) {
-            Ok(request) => request,
-            Err(ReadError::Gone(why)) => {
-                eprintln!("- - - ({why})");
-                return;
-            }
-            Err(ReadError::Refuse(response)) => {
-                eprintln!("? ? {} ({})", response.status, response.note);
-                let _ = stream.write_all(&response.to_bytes());
+        if let Some(pause) = self.next_connection_stall() {
+            eprintln!(
+                "- - - (script: stall {} ms before the handshake)",
+                pause.as_millis()
+            );
+            thread::sleep(pause);
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        let Some(tls) = &self.config.tls else {
+            self.serve_request(&mut stream);
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        };
+        let mut conn = match ServerConnection::new(Arc::clone(tls)) {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("- - - (TLS setup failed: {e})");
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
         };
-        let (method, path) = (&request.method, &request.path);
-        let response = match self.next_script_action() {
-            Some(ScriptAction::Close) => {
-                eprintln!("{method} {path} - (script: connection dropped)");
+        // The handshake is driven here rather than by the first read so that its failure
+        // (a client refusing our certificate, a plain-HTTP client) gets a log line of its own.
+        while conn.is_handshaking() {
+            let failure = match conn.complete_io(&mut stream) {
+                Ok((0, 0)) if conn.is_handshaking() => Some("no progress".to_owned()),
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = failure {
+                eprintln!("- - - (TLS handshake failed: {why})");
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
+            }
+        }
+        let mut tls_stream = StreamOwned::new(conn, stream);
+        if self.serve_request(&mut tls_stream) == Ending::Answered {
+            tls_stream.conn.send_close_notify();
+            let _ = tls_stream.flush();
+        }
+        let _ = tls_stream.sock.shutdown(Shutdown::Both);
+    }
+
+    /// Reads one request from `stream` and answers it; the caller closes the connection.
+    fn serve_request<S: Read + Write>(&self, stream: &mut S) -> Ending {
+        let max_body = self.config.limits.max_frame_bytes;
+        let request = match read_request(stream, max_body) {
+            Ok(request) => request,
+            Err(ReadError::Gone(why)) => {
+                eprintln!("- - - ({why})");
+                return Ending::Dropped;
+            }
+            Err(ReadError::Refuse(response)) => {
+                eprintln!("? ? {} ({})", response.status, response.note);
+                let _ = stream.write_all(&response.to_bytes());
+                let _ = stream.flush();
+                return Ending::Answered;
+            }
+        };
+        let (method, path) = (&request.method, &request.path);
+        let response = match self.next_request_action() {
+            Some(ScriptAction::Close) => {
+                eprintln!("{method} {path} - (script: connection dropped)");
+                return Ending::Dropped;
             }
             Some(ScriptAction::Hang(pause)) => {
                 eprintln!("{method} {path} - (script: hang {} ms)", pause.as_millis());
                 thread::sleep(pause);
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
+                return Ending::Dropped;
             }
             Some(ScriptAction::Status { status, retry_after }) => {
                 let mut response = Response::new(status, "script");
@@ -486,12 +571,13 @@ impl Collector {
                 }
                 response
             }
-            None => self.route(&request),
+            // next_request_action never yields a stall.
+            Some(ScriptAction::StallHandshake(_)) | None => self.route(&request),
         };
         eprintln!("{method} {path} {} ({})", response.status, response.note);
         let _ = stream.write_all(&response.to_bytes());
         let _ = stream.flush();
-        let _ = stream.shutdown(Shutdown::Both);
+        Ending::Answered
     }
 
     /// Accepts connections until `max_requests` have been served (forever without it).
@@ -510,8 +596,14 @@ impl Collector {
             if self.live.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
                 self.live.fetch_sub(1, Ordering::SeqCst);
                 let mut stream = stream;
-                let _ = stream.write_all(&Response::new(503, "busy").to_bytes());
-                eprintln!("- - 503 (too many connections)");
+                if self.config.tls.is_some() {
+                    // A TLS handshake here would stall the accept loop; the client sees a
+                    // dropped connection and retries like after any transport failure.
+                    eprintln!("- - - (too many connections, dropped before the TLS handshake)");
+                } else {
+                    let _ = stream.write_all(&Response::new(503, "busy").to_bytes());
+                    eprintln!("- - 503 (too many connections)");
+                }
             } else {
                 let me = Arc::clone(&self);
                 let handle = thread::spawn(move || {
@@ -529,5 +621,52 @@ impl Collector {
             let _ = handle.join();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_stall_action_alone_only() {
+        let script = parse_script(r#"[{"stall_handshake_ms": 250}, {"hang_ms": 5}]"#).expect("script");
+        assert_eq!(
+            script,
+            [
+                ScriptAction::StallHandshake(Duration::from_millis(250)),
+                ScriptAction::Hang(Duration::from_millis(5)),
+            ]
+        );
+        for bad in [
+            r#"[{"stall_handshake_ms": 250, "status": 503}]"#,
+            r#"[{"stall_handshake_ms": -1}]"#,
+            r#"[{"stall_handshake_ms": "250"}]"#,
+        ] {
+            assert!(parse_script(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_stall_waits_for_the_next_connection() {
+        let mut config = CollectorConfig::new("k");
+        config.script =
+            parse_script(r#"[{"status": 503}, {"stall_handshake_ms": 1}, {"close": true}]"#).expect("script");
+        let collector = Collector::new(config).expect("collector");
+        // A connection arriving first finds a request action at the front: no stall.
+        assert_eq!(collector.next_connection_stall(), None);
+        assert_eq!(
+            collector.next_request_action(),
+            Some(ScriptAction::Status {
+                status: 503,
+                retry_after: None
+            })
+        );
+        // A request read while the stall is at the front leaves it for the next connection.
+        assert_eq!(collector.next_request_action(), None);
+        assert_eq!(collector.next_connection_stall(), Some(Duration::from_millis(1)));
+        assert_eq!(collector.next_connection_stall(), None);
+        assert_eq!(collector.next_request_action(), Some(ScriptAction::Close));
+        assert_eq!(collector.next_request_action(), None);
     }
 }

@@ -1,5 +1,5 @@
 //! Capture side of wire v2: frame parser, reassembler, strict decoder, expansion to JSON,
-//! the local collector's HTTP server and the conformance runner.
+//! the local collector's HTTP(S) server and the conformance runner.
 //!
 //! std-only (feature `tools`). The device never runs this code; it exists so that the
 //! SDK's output is checked by an independent, strict reader.
@@ -15,6 +15,7 @@ pub mod decode;
 pub mod frame;
 pub mod http;
 pub mod reassembly;
+pub mod tls;
 
 use std::fmt;
 use std::time::Duration;

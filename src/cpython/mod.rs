@@ -339,7 +339,7 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, err: Error) -> PyResult<std::borrow::
 }
 
 /// The device-analytics client (product.md §3).
-#[pyclass(module = "_honch_core")]
+#[pyclass(module = "_honch_core", subclass)]
 pub struct Honch {
     client: Client,
     buffer: EventBuffer,
@@ -831,11 +831,69 @@ impl Honch {
     }
 }
 
+/// `Client(config: dict)`: the low-level surface of the reference C module (micropython.md
+/// §1), so the published `honch-micropython` 0.3.1 wrapper runs unchanged on this module.
+/// A `Honch` built from a dict, with the reference's `report_log_error(component, message)`
+/// argument order and `report_crash(report)`.
+#[pyclass(module = "_honch_core", name = "Client", extends = Honch)]
+pub struct CompatClient;
+
+#[pymethods]
+impl CompatClient {
+    #[new]
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<(Self, Honch)> {
+        let config = config
+            .cast::<PyDict>()
+            .map_err(|_| invalid("config must be a dict"))?;
+        let base = Honch::new(py, &PyTuple::empty(py), Some(config))?;
+        Ok((CompatClient, base))
+    }
+
+    /// `report_log_error(component, message)` (component first, as the reference).
+    fn report_log_error(
+        mut slf: PyRefMut<'_, Self>,
+        component: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let component = (!component.is_none()).then_some(component);
+        slf.as_super().report_log_error(message, component)
+    }
+
+    /// `report_crash({"message", "type", "backtrace"})`: queues the client's one `$crash`.
+    fn report_crash(mut slf: PyRefMut<'_, Self>, report: &Bound<'_, PyAny>) -> PyResult<()> {
+        let report = report
+            .cast::<PyDict>()
+            .map_err(|_| invalid("report must be a dict"))?;
+        let text = |key: &str| -> PyResult<Option<String>> {
+            match report.get_item(key)? {
+                Some(v) if !v.is_none() => Ok(Some(
+                    text_arg(&v, Error::invalid("report values must be str"))?.into_owned(),
+                )),
+                _ => Ok(None),
+            }
+        };
+        let (message, type_name, backtrace) = (text("message")?, text("type")?, text("backtrace")?);
+        let base: &mut Honch = slf.as_super();
+        let Honch { client, buffer, .. } = base;
+        client
+            .report_crash(
+                buffer.bytes(),
+                &SystemClock,
+                type_name.as_deref(),
+                message.as_deref(),
+                backtrace.as_deref(),
+            )
+            .map(drop)
+            .map_err(to_py_err)
+    }
+}
+
 #[pymodule]
 fn _honch_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     process_start();
     m.add_class::<Honch>()?;
+    m.add_class::<CompatClient>()?;
     for class in ErrorClass::ALL {
         let ty = class_object(py, class);
         ty.setattr("status", class.default_status().code())?;

@@ -6,6 +6,7 @@ use core::mem::size_of;
 
 use honch_mp_sys as sys;
 
+use super::compat::{self, CLIENT_TYPE};
 use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap};
 use super::lifecycle::{
     flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
@@ -56,10 +57,11 @@ unsafe extern "C" fn make_new(
 ) -> Obj {
     // SAFETY: MicroPython passes n_args positional objects followed by n_kw key/value pairs.
     let args = unsafe { core::slice::from_raw_parts(args, n_args + 2 * n_kw) };
-    finish(construct(n_args, args))
+    finish(construct(HONCH_TYPE.as_type(), n_args, args))
 }
 
-fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
+/// Builds an instance of `ty` (`Honch`, or the compatibility `Client`) from keyword pairs.
+pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Obj]) -> Result<Obj> {
     if n_args != 0 {
         return Err(POSITIONAL.into());
     }
@@ -132,9 +134,7 @@ fn construct(n_args: usize, args: &[Obj]) -> Result<Obj> {
     // `callback` inside it from now on.
     unsafe {
         raw.write(HonchObj {
-            base: ObjBase {
-                type_: HONCH_TYPE.as_type(),
-            },
+            base: ObjBase { type_: ty },
             buffer,
             connectivity_callback: if callback.is_null() { obj::NONE } else { callback },
             error_hook: obj::NULL,
@@ -155,7 +155,7 @@ pub(super) fn with_instance<T>(
     self_in: Obj,
     f: impl FnOnce(&mut HonchObj, &mut [u8]) -> Result<T>,
 ) -> Result<T> {
-    if !obj::is_type(self_in, HONCH_TYPE.as_type()) {
+    if !obj::is_type(self_in, HONCH_TYPE.as_type()) && !obj::is_type(self_in, CLIENT_TYPE.as_type()) {
         return Err(NOT_A_CLIENT.into());
     }
     // SAFETY: `self_in` is a Honch instance, created by `construct`; the VM is single
@@ -399,35 +399,57 @@ const fn method(fun: *const c_void, n_min: u32, n_max: u32) -> FunVar {
     }
 }
 
+/// Builds the method objects and the two method tables: `Honch`'s (shared + `honch`) and
+/// the compatibility `Client`'s (shared + `client`). MicroPython does not look methods up
+/// in a native type's parent, so `Client` gets a complete table of its own.
 macro_rules! methods {
-    ($($qstr:ident => $obj:ident = $fun:ident ($min:expr, $max:expr)),* $(,)?) => {
+    (
+        shared { $($qstr:ident => $obj:ident = $fun:path [$min:expr, $max:expr]),* $(,)? }
+        honch { $($hq:ident => $hobj:ident = $hfun:path [$hmin:expr, $hmax:expr]),* $(,)? }
+        client { $($cq:ident => $cobj:ident = $cfun:path [$cmin:expr, $cmax:expr]),* $(,)? }
+    ) => {
         $(static $obj: FunVar = method($fun as *const c_void, $min, $max);)*
-        static LOCALS_TABLE: [RomElem; [$(stringify!($obj)),*].len()] = [
-            $(RomElem { key: qstr_rom(sys::$qstr), value: &raw const $obj as *const c_void }),*
+        $(static $hobj: FunVar = method($hfun as *const c_void, $hmin, $hmax);)*
+        $(static $cobj: FunVar = method($cfun as *const c_void, $cmin, $cmax);)*
+        static LOCALS_TABLE: [RomElem; [$(stringify!($obj)),*, $(stringify!($hobj)),*].len()] = [
+            $(RomElem { key: qstr_rom(sys::$qstr), value: &raw const $obj as *const c_void },)*
+            $(RomElem { key: qstr_rom(sys::$hq), value: &raw const $hobj as *const c_void },)*
+        ];
+        pub(super) static CLIENT_LOCALS_TABLE: [RomElem; [$(stringify!($obj)),*, $(stringify!($cobj)),*].len()] = [
+            $(RomElem { key: qstr_rom(sys::$qstr), value: &raw const $obj as *const c_void },)*
+            $(RomElem { key: qstr_rom(sys::$cq), value: &raw const $cobj as *const c_void },)*
         ];
     };
 }
 
 methods! {
-    MP_QSTR_track => TRACK = track(1, 3),
-    MP_QSTR_identify => IDENTIFY = identify(1, 3),
-    MP_QSTR_set_property => SET_PROPERTY = set_property(1, 3),
-    MP_QSTR_connectivity_changed => CONNECTIVITY_CHANGED = connectivity_changed(1, 2),
-    MP_QSTR_connected => CONNECTED = connected(1, 1),
-    MP_QSTR_disconnected => DISCONNECTED = disconnected(1, 1),
-    MP_QSTR_session_start => SESSION_START = session_start(1, 2),
-    MP_QSTR_session_end => SESSION_END = session_end(1, 1),
-    MP_QSTR_reset => RESET = reset(1, 1),
-    MP_QSTR_get_device_id => GET_DEVICE_ID = get_device_id(1, 1),
-    MP_QSTR_tick => TICK = tick(1, 1),
-    MP_QSTR_flush => FLUSH = flush(1, 1),
-    MP_QSTR_shutdown => SHUTDOWN = shutdown(1, 1),
-    MP_QSTR_report_log_error => REPORT_LOG_ERROR = report_log_error(1, 2),
-    MP_QSTR_last_error => LAST_ERROR = last_error(1, 1),
-    MP_QSTR_run => RUN = run(2, 0xffff),
-    MP_QSTR_install_error_hook => INSTALL_ERROR_HOOK = install_error_hook(1, 1),
-    MP_QSTR_uninstall_error_hook => UNINSTALL_ERROR_HOOK = uninstall_error_hook(1, 1),
-    MP_QSTR_queue_stats => QUEUE_STATS = queue_stats(1, 1),
+    shared {
+        MP_QSTR_track => TRACK = track[1, 3],
+        MP_QSTR_identify => IDENTIFY = identify[1, 3],
+        MP_QSTR_set_property => SET_PROPERTY = set_property[1, 3],
+        MP_QSTR_connectivity_changed => CONNECTIVITY_CHANGED = connectivity_changed[1, 2],
+        MP_QSTR_connected => CONNECTED = connected[1, 1],
+        MP_QSTR_disconnected => DISCONNECTED = disconnected[1, 1],
+        MP_QSTR_session_start => SESSION_START = session_start[1, 2],
+        MP_QSTR_session_end => SESSION_END = session_end[1, 1],
+        MP_QSTR_reset => RESET = reset[1, 1],
+        MP_QSTR_get_device_id => GET_DEVICE_ID = get_device_id[1, 1],
+        MP_QSTR_tick => TICK = tick[1, 1],
+        MP_QSTR_flush => FLUSH = flush[1, 1],
+        MP_QSTR_shutdown => SHUTDOWN = shutdown[1, 1],
+        MP_QSTR_last_error => LAST_ERROR = last_error[1, 1],
+        MP_QSTR_run => RUN = run[2, 0xffff],
+        MP_QSTR_install_error_hook => INSTALL_ERROR_HOOK = install_error_hook[1, 1],
+        MP_QSTR_uninstall_error_hook => UNINSTALL_ERROR_HOOK = uninstall_error_hook[1, 1],
+        MP_QSTR_queue_stats => QUEUE_STATS = queue_stats[1, 1],
+    }
+    honch {
+        MP_QSTR_report_log_error => REPORT_LOG_ERROR = report_log_error[1, 2],
+    }
+    client {
+        MP_QSTR_report_log_error => CLIENT_REPORT_LOG_ERROR = compat::report_log_error[1, 3],
+        MP_QSTR_report_crash => CLIENT_REPORT_CRASH = compat::report_crash[1, 2],
+    }
 }
 
 static LOCALS: RomDict = RomDict {

@@ -12,6 +12,7 @@
 //! while Rust owns values go through [`platform::protect`].
 
 mod alloc;
+mod compat;
 mod honch;
 mod layout;
 mod lifecycle;

@@ -4,6 +4,7 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
+use super::compat::CLIENT_TYPE;
 use super::honch::HONCH_TYPE;
 use super::layout::{Module, ObjBase, RomDict, RomElem, RomMap, StrObj};
 use super::obj::{builtin_type, qstr_rom, small_int_rom};
@@ -39,7 +40,7 @@ const fn constant(q: u32, status: Status) -> RomElem {
     }
 }
 
-static GLOBALS_TABLE: [RomElem; 27] = [
+static GLOBALS_TABLE: [RomElem; 28] = [
     RomElem {
         key: qstr_rom(sys::MP_QSTR___name__),
         value: qstr_rom(sys::MP_QSTR__honch_core),
@@ -47,6 +48,10 @@ static GLOBALS_TABLE: [RomElem; 27] = [
     RomElem {
         key: qstr_rom(sys::MP_QSTR_Honch),
         value: &raw const HONCH_TYPE as *const c_void,
+    },
+    RomElem {
+        key: qstr_rom(sys::MP_QSTR_Client),
+        value: &raw const CLIENT_TYPE as *const c_void,
     },
     class(sys::MP_QSTR_HonchError, ErrorClass::Honch),
     class(sys::MP_QSTR_InvalidArgumentError, ErrorClass::InvalidArgument),

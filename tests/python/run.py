@@ -15,12 +15,19 @@ import sys
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+try:
+    # Another folder of test modules (tests/compat), sharing this folder's helpers.
+    TESTS = os.getenv("HONCH_TEST_DIR") or HERE
+except AttributeError:
+    TESTS = HERE
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 RUNTIME = sys.implementation.name
 
 
 def modules():
-    names = [n[:-3] for n in os.listdir(HERE) if n.startswith("test_") and n.endswith(".py")]
+    names = [n[:-3] for n in os.listdir(TESTS) if n.startswith("test_") and n.endswith(".py")]
     names.sort()
     return names
 

@@ -1,0 +1,144 @@
+//! `_honch_core.Client(config: dict)`: the low-level surface of the reference C module
+//! (micropython.md §1), so the published `honch-micropython` 0.3.1 wrapper runs unchanged on
+//! this module. It is a subclass of `Honch` built from a dict; it differs only where the
+//! reference did: `report_log_error(component, message)` (component first) and
+//! `report_crash(report)` with a dict.
+
+use core::ffi::c_void;
+
+use honch_mp_sys as sys;
+
+use super::honch::{construct, method_args, text, with_client, CLIENT_LOCALS_TABLE, HONCH_TYPE};
+use super::layout::{ObjBase, ObjType, RomDict, RomMap};
+use super::obj::{self, builtin_type, Obj};
+use super::platform::MpClock;
+use super::raise::{finish, Result};
+use crate::status::Error;
+
+const NOT_A_DICT: Error = Error::invalid("config must be a dict");
+const REPORT_NOT_A_DICT: Error = Error::invalid("report must be a dict");
+
+unsafe extern "C" fn make_new(
+    _ty: *const sys::mp_obj_type_t,
+    n_args: usize,
+    n_kw: usize,
+    args: *const Obj,
+) -> Obj {
+    finish((|| {
+        if n_args != 1 || n_kw != 0 {
+            return Err(NOT_A_DICT.into());
+        }
+        // SAFETY: MicroPython passes exactly n_args (1) objects here.
+        let config = unsafe { *args };
+        let map = obj::dict_map(config).ok_or(NOT_A_DICT)?;
+        // The dict's pairs become the keyword pairs `Honch(**config)` would get.
+        let mut pairs = [obj::NULL; 2 * 24];
+        let mut n = 0;
+        for (k, v) in obj::map_entries(map) {
+            if n + 2 > pairs.len() {
+                return Err(Error::invalid("config has too many keys").into());
+            }
+            pairs[n] = k;
+            pairs[n + 1] = v;
+            n += 2;
+        }
+        construct(CLIENT_TYPE.as_type(), 0, &pairs[..n])
+    })())
+}
+
+pub(super) unsafe extern "C" fn report_log_error(
+    n_args: usize,
+    args: *const Obj,
+    kw: *mut sys::mp_map_t,
+) -> Obj {
+    const BAD_MESSAGE: Error = Error::invalid("invalid error message");
+    const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
+    finish((|| {
+        let (this, [component, message]) = method_args(
+            n_args,
+            args,
+            kw,
+            [sys::MP_QSTR_component, sys::MP_QSTR_message],
+            2,
+        )?;
+        let message = text(message, BAD_MESSAGE)?;
+        let component = if component == obj::NONE {
+            None
+        } else {
+            Some(text(component, BAD_COMPONENT)?)
+        };
+        with_client(this, |client, buf| {
+            client.report_log_error(buf, component, message)?;
+            Ok(obj::NONE)
+        })
+    })())
+}
+
+/// A report value: a str, or absent/None.
+fn field(map: &sys::mp_map_t, key: u32) -> Result<Option<&'static str>> {
+    // SAFETY: a lookup (no insertion) in a valid map never raises.
+    let elem = unsafe {
+        sys::mp_map_lookup(
+            map as *const _ as *mut _,
+            obj::qstr_obj(key),
+            sys::HONCH_MAP_LOOKUP as _,
+        )
+    };
+    if elem.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: a non-null lookup result points at a filled element.
+    let value = unsafe { (*elem).value };
+    if value == obj::NONE {
+        return Ok(None);
+    }
+    Ok(Some(
+        obj::str_data(value).ok_or(Error::invalid("report values must be str"))?,
+    ))
+}
+
+pub(super) unsafe extern "C" fn report_crash(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
+    finish((|| {
+        let (this, [report]) = method_args(n_args, args, kw, [sys::MP_QSTR_report], 1)?;
+        let map = obj::dict_map(report).ok_or(REPORT_NOT_A_DICT)?;
+        let message = field(map, sys::MP_QSTR_message)?;
+        let type_name = field(map, sys::MP_QSTR_type)?;
+        let backtrace = field(map, sys::MP_QSTR_backtrace)?;
+        with_client(this, |client, buf| {
+            client.report_crash(buf, &MpClock, type_name, message, backtrace)?;
+            Ok(obj::NONE)
+        })
+    })())
+}
+
+static LOCALS: RomDict = RomDict {
+    base: ObjBase {
+        type_: builtin_type!(mp_type_dict),
+    },
+    map: RomMap::fixed(&CLIENT_LOCALS_TABLE),
+};
+
+pub static CLIENT_TYPE: ObjType<3> = ObjType {
+    base: ObjBase {
+        type_: builtin_type!(mp_type_type),
+    },
+    flags: 0,
+    name: sys::MP_QSTR_Client as u16,
+    slot_index_make_new: 1,
+    slot_index_print: 0,
+    slot_index_call: 0,
+    slot_index_unary_op: 0,
+    slot_index_binary_op: 0,
+    slot_index_attr: 0,
+    slot_index_subscr: 0,
+    slot_index_iter: 0,
+    slot_index_buffer: 0,
+    slot_index_protocol: 0,
+    slot_index_parent: 2,
+    slot_index_locals_dict: 3,
+    slots: [
+        make_new as *const c_void,
+        HONCH_TYPE.as_type() as *const c_void,
+        &raw const LOCALS as *const c_void,
+    ],
+};
