@@ -3,6 +3,8 @@ module and CPython extension)."""
 
 from typing import Any, Callable, Final, Mapping, TypedDict, TypeVar, final
 
+from typing_extensions import disjoint_base
+
 _T = TypeVar("_T")
 
 __all__ = [
@@ -88,6 +90,7 @@ class _QueueStats(TypedDict):
 
 _PropertyValue = None | bool | int | float | str | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...] | Mapping[str, Any]
 
+@disjoint_base
 class Honch:
     """The device-analytics client. Keyword arguments only; see the README for each."""
 
