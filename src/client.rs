@@ -5,8 +5,7 @@
 
 use alloc::boxed::Box;
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::random::Random;
 
 use crate::config::Config;
 use crate::delivery::batch::TimeBase;
@@ -66,7 +65,7 @@ pub struct Client {
     queue: Queue,
     distinct_id: Box<str>,
     session: Option<[u8; 16]>,
-    rng: ChaCha8Rng,
+    rng: Random,
     stream_id: [u8; 8],
     closed: bool,
     /// Last connectivity the application reported (`None` until it reports one).
@@ -122,9 +121,9 @@ impl Client {
     ) -> Result<Self> {
         delivery::check_request_head(&config.endpoint_url, &config.api_key, platform)?;
         let queue = Queue::new(buf.len(), config.max_queued_events)?;
-        let mut rng = ChaCha8Rng::from_seed(seed);
+        let mut rng = Random::from_seed(seed);
         let mut raw = [0u8; 4];
-        rng.fill_bytes(&mut raw);
+        rng.fill(&mut raw);
         let (stream_id, stream_seed) = crate::wire::stream_identity(raw);
         let schedule = Schedule::new(&config, 0);
         let distinct_id = config.device_id.clone();
@@ -289,14 +288,14 @@ impl Client {
     /// A fresh `sess_` id body (16 random bytes).
     fn new_session_id(&mut self) -> [u8; 16] {
         let mut id = [0u8; 16];
-        self.rng.fill_bytes(&mut id);
+        self.rng.fill(&mut id);
         id
     }
 
     /// 32 lowercase hex characters from the client's RNG (`crash_id` and the like).
     pub fn random_hex32(&mut self) -> [u8; 32] {
         let mut raw = [0u8; 16];
-        self.rng.fill_bytes(&mut raw);
+        self.rng.fill(&mut raw);
         let mut out = [0u8; 32];
         hex_into(&raw, &mut out);
         out
@@ -440,7 +439,7 @@ impl Client {
             return Ok(false);
         }
         let mut id = [0u8; 16];
-        self.rng.fill_bytes(&mut id);
+        self.rng.fill(&mut id);
         let report = CrashReport::exception()
             .with_exception_cause(type_name)
             .with_message(message)

@@ -20,6 +20,7 @@ pub mod diagnostics;
 pub mod http;
 pub mod packed;
 pub mod queue;
+pub mod random;
 pub mod record;
 pub mod status;
 pub mod varint;

@@ -4,8 +4,6 @@
 
 use alloc::vec::Vec;
 
-use rand_chacha::rand_core::RngCore;
-
 use super::{Client, Clock, NoProperties, Pending};
 use crate::delivery::batch::{BatchError, Candidates, TimeBase};
 use crate::delivery::exchange::{exchange, Response};

@@ -267,3 +267,11 @@ fn set_property_is_one_pair() {
     assert_eq!(ev[1].0, "$set_property");
     assert_eq!(ev[1].2, [("n".into(), "5".into())]);
 }
+
+#[test]
+fn client_state_stays_small() {
+    // The whole client lives outside the caller's buffer: keep it well under 1 KiB.
+    let size = core::mem::size_of::<Client>();
+    std::println!("size_of::<Client>() = {size}");
+    assert!(size <= 640, "Client is {size} bytes");
+}
