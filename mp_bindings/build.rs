@@ -109,11 +109,12 @@ fn main() {
         .allowlist_function("mp_obj_new_bytearray(_by_ref)?")
         .allowlist_function("mp_print_strn")
         .allowlist_function("mp_store_attr")
+        .allowlist_function("mp_load_attr")
         .allowlist_var("mp_plat_print")
         .allowlist_type("mp_obj_(type|base|dict|module|str|int|tuple|list|fun_builtin_var|float)_t")
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
-        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError|OSError)");
+        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError|OSError|ValueError|bytes)");
     for name in qstr_names(&here.join("c/honch_usermod.c")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }

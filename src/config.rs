@@ -26,6 +26,10 @@ pub enum FieldKind {
     Callback,
     /// A hook of the pure-Python reference SDK that this SDK does not take.
     Unsupported,
+    /// CA certificates: PEM text (`str` or bytes-like) or one DER certificate (bytes-like).
+    Certificates,
+    /// A `bool` (or `None` for the default).
+    Flag,
 }
 
 /// Every keyword `Honch(...)` accepts.
@@ -53,10 +57,12 @@ pub enum Field {
     Transport,
     BatteryCallback,
     AutoPropertiesCallback,
+    CaCerts,
+    VerifyTls,
 }
 
 impl Field {
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 24] = [
         Field::ApiKey,
         Field::EndpointUrl,
         Field::DeviceId,
@@ -79,6 +85,8 @@ impl Field {
         Field::Transport,
         Field::BatteryCallback,
         Field::AutoPropertiesCallback,
+        Field::CaCerts,
+        Field::VerifyTls,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -105,6 +113,8 @@ impl Field {
             Field::Transport => "transport",
             Field::BatteryCallback => "battery_callback",
             Field::AutoPropertiesCallback => "auto_properties_callback",
+            Field::CaCerts => "ca_certs",
+            Field::VerifyTls => "verify_tls",
         }
     }
 
@@ -117,6 +127,8 @@ impl Field {
             | Field::FirmwareVersion
             | Field::Environment => FieldKind::Text,
             Field::EventBuffer => FieldKind::Buffer,
+            Field::CaCerts => FieldKind::Certificates,
+            Field::VerifyTls => FieldKind::Flag,
             Field::ConnectivityCallback => FieldKind::Callback,
             Field::Platform | Field::Transport | Field::BatteryCallback | Field::AutoPropertiesCallback => {
                 FieldKind::Unsupported
@@ -157,6 +169,8 @@ pub struct Config {
     pub flush_retry_initial_ms: u32,
     pub flush_retry_max_ms: u32,
     pub battery_low_threshold: u32,
+    /// Verify the server's certificate chain and name over HTTPS (`verify_tls`, default on).
+    pub verify_tls: bool,
 }
 
 /// Collects keyword values, then applies defaults and checks in [`ConfigBuilder::finish`].
@@ -164,6 +178,7 @@ pub struct Config {
 pub struct ConfigBuilder<'a> {
     text: [Option<&'a str>; 6],
     ints: [Option<i64>; 10],
+    verify_tls: Option<bool>,
 }
 
 fn is_blank(s: &str) -> bool {
@@ -224,6 +239,8 @@ macro_rules! per_field {
             Field::Transport => concat!($prefix, "transport", $suffix),
             Field::BatteryCallback => concat!($prefix, "battery_callback", $suffix),
             Field::AutoPropertiesCallback => concat!($prefix, "auto_properties_callback", $suffix),
+            Field::CaCerts => concat!($prefix, "ca_certs", $suffix),
+            Field::VerifyTls => concat!($prefix, "verify_tls", $suffix),
         }
     };
 }
@@ -236,6 +253,8 @@ pub fn wrong_type(field: Field) -> Error {
         FieldKind::Buffer => per_field!(field, "", " must be a writable buffer such as bytearray"),
         FieldKind::Callback => per_field!(field, "", " must be callable or None"),
         FieldKind::Unsupported => HOOKS_UNSUPPORTED.message,
+        FieldKind::Certificates => per_field!(field, "", " must be PEM text or DER bytes of CA certificates"),
+        FieldKind::Flag => per_field!(field, "", " must be True or False"),
     })
 }
 
@@ -265,6 +284,15 @@ impl<'a> ConfigBuilder<'a> {
     pub fn set_text(&mut self, field: Field, value: Option<&'a str>) -> Result<()> {
         let slot = text_slot(field).ok_or_else(|| wrong_type(field))?;
         self.text[slot] = value;
+        Ok(())
+    }
+
+    /// Records a flag keyword (`None` for Python `None`).
+    pub fn set_flag(&mut self, field: Field, value: Option<bool>) -> Result<()> {
+        match field {
+            Field::VerifyTls => self.verify_tls = value,
+            _ => return Err(wrong_type(field)),
+        }
         Ok(())
     }
 
@@ -363,6 +391,7 @@ impl<'a> ConfigBuilder<'a> {
             flush_retry_initial_ms,
             flush_retry_max_ms,
             battery_low_threshold,
+            verify_tls: self.verify_tls.unwrap_or(true),
         })
     }
 }

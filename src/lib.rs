@@ -23,6 +23,7 @@ pub mod queue;
 pub mod random;
 pub mod record;
 pub mod status;
+pub mod trust;
 pub mod varint;
 pub mod wire;
 

@@ -115,6 +115,8 @@ class Honch:
         flush_retry_max_ms: int | None = ...,
         battery_low_threshold: int | None = ...,
         connectivity_callback: Callable[[], bool] | None = ...,
+        ca_certs: str | bytes | bytearray | None = ...,
+        verify_tls: bool | None = ...,
         **kwargs: Any,
     ) -> Honch: ...
     def track(self, event: str, properties: Mapping[str, _PropertyValue] | None = None) -> None: ...

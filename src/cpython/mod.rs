@@ -20,7 +20,7 @@ mod transport;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::{Error, ErrorClass, Status};
-use transport::{DetachedTransport, StdTransport};
+use transport::{parse_ca_certs, DetachedTransport, StdTransport, TlsSettings};
 
 create_exception!(
     _honch_core,
@@ -468,14 +468,21 @@ impl ErrorHook {
     }
 }
 
-fn parse_config<'py>(
-    kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<(crate::config::Config, Bound<'py, PyAny>, Option<Py<PyAny>>)> {
+/// What the constructor keywords hold beyond the core configuration.
+struct Extras<'py> {
+    buffer: Bound<'py, PyAny>,
+    connectivity_callback: Option<Py<PyAny>>,
+    ca_certs: Option<Vec<u8>>,
+}
+
+fn parse_config<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(crate::config::Config, Extras<'py>)> {
     let kwargs = kwargs.ok_or_else(|| to_py_err(config::missing(Field::ApiKey)))?;
     let mut texts: Vec<(Field, Option<String>)> = Vec::new();
     let mut builder_ints: Vec<(Field, Option<i64>)> = Vec::new();
     let mut buffer = None;
     let mut callback = None;
+    let mut ca_certs = None;
+    let mut flags: Vec<(Field, Option<bool>)> = Vec::new();
     for (k, v) in kwargs.iter() {
         let name: String = k.extract()?;
         let field = config::field(&name).ok_or_else(|| {
@@ -529,6 +536,32 @@ fn parse_config<'py>(
                     return Err(to_py_err(config::HOOKS_UNSUPPORTED));
                 }
             }
+            FieldKind::Certificates => {
+                if !v.is_none() {
+                    let bytes = if let Ok(s) = v.cast::<PyString>() {
+                        s.to_str()?.as_bytes().to_vec()
+                    } else if let Ok(b) = v.cast::<PyBytes>() {
+                        b.as_bytes().to_vec()
+                    } else if let Ok(b) = v.cast::<PyByteArray>() {
+                        b.to_vec()
+                    } else {
+                        return Err(to_py_err(config::wrong_type(field)));
+                    };
+                    ca_certs = Some(bytes);
+                }
+            }
+            FieldKind::Flag => {
+                let value = if v.is_none() {
+                    None
+                } else {
+                    Some(
+                        v.cast::<PyBool>()
+                            .map_err(|_| to_py_err(config::wrong_type(field)))?
+                            .is_true(),
+                    )
+                };
+                flags.push((field, value));
+            }
         }
     }
     let mut builder = ConfigBuilder::new();
@@ -538,9 +571,19 @@ fn parse_config<'py>(
     for (field, value) in &builder_ints {
         builder.set_int(*field, *value).map_err(to_py_err)?;
     }
+    for (field, value) in &flags {
+        builder.set_flag(*field, *value).map_err(to_py_err)?;
+    }
     let config = builder.finish().map_err(to_py_err)?;
     let buffer = buffer.ok_or_else(|| to_py_err(config::missing(Field::EventBuffer)))?;
-    Ok((config, buffer, callback))
+    Ok((
+        config,
+        Extras {
+            buffer,
+            connectivity_callback: callback,
+            ca_certs,
+        },
+    ))
 }
 
 #[pymethods]
@@ -551,15 +594,27 @@ impl Honch {
         if !args.is_empty() {
             return Err(invalid("Honch() takes keyword arguments only"));
         }
-        let (config, buffer_obj, connectivity_callback) = parse_config(kwargs)?;
-        let mut buffer = EventBuffer::acquire(&buffer_obj)?;
+        let (config, extras) = parse_config(kwargs)?;
+        let mut buffer = EventBuffer::acquire(&extras.buffer)?;
+        let anchors = match &extras.ca_certs {
+            Some(data) => parse_ca_certs(data).map_err(invalid)?,
+            None => vec![crate::trust::DEFAULT_TRUST_ANCHOR.to_vec()],
+        };
+        let settings = TlsSettings::new(&anchors, config.verify_tls).map_err(invalid)?;
+        if !settings.verifies() {
+            let warned = py
+                .import("logging")
+                .and_then(|l| l.call_method1("getLogger", ("honch",)))
+                .and_then(|l| l.call_method1("warning", (crate::trust::VERIFY_DISABLED_WARNING,)));
+            drop(warned);
+        }
         let seed = os_seed(py)?;
         let client = Client::new(config, buffer.bytes(), seed, &SystemClock, "cpython").map_err(to_py_err)?;
         Ok(Self {
             client,
             buffer,
-            connectivity_callback,
-            transport: StdTransport::default(),
+            connectivity_callback: extras.connectivity_callback,
+            transport: StdTransport::new(settings),
             error_hook: None,
         })
     }

@@ -1,5 +1,5 @@
-//! The CPython transport: std sockets under one deadline per request, with the GIL released
-//! while waiting on the network.
+//! The CPython transport: std sockets (and TLS 1.3 for HTTPS, see [`tls`]) under one deadline
+//! per request, with the GIL released while waiting on the network.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -11,27 +11,40 @@ use pyo3::Python;
 
 use crate::delivery::transport::{NetError, NetFailure, Transport};
 
-fn os_error(e: &std::io::Error) -> i32 {
-    // A socket timeout surfaces as EAGAIN; report it as the timeout it is.
-    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
-        return libc_etimedout();
-    }
-    e.raw_os_error().unwrap_or(0)
-}
+// A sibling file rather than a module of `cpython/mod.rs`: tls.rs needs nothing of pyo3 and
+// `tests/cpython_tls.rs` includes it the same way.
+#[path = "tls.rs"]
+pub mod tls;
 
-/// Plain TCP over std, bounded by the deadline set in `open`.
+use tls::{os_error, TlsSession, ETIMEDOUT};
+pub use tls::{parse_ca_certs, TlsSettings};
+
+/// TCP, or TLS over TCP, over std, bounded by the deadline set in `open`.
 #[derive(Default)]
 pub struct StdTransport {
     stream: Option<TcpStream>,
+    tls: Option<TlsSession>,
     deadline: Option<Instant>,
+    settings: TlsSettings,
 }
 
 impl StdTransport {
+    /// A transport whose HTTPS connections check the server as `settings` say. (`default()`
+    /// verifies against [`DEFAULT_ANCHORS`].)
+    pub fn new(settings: TlsSettings) -> Self {
+        Self {
+            stream: None,
+            tls: None,
+            deadline: None,
+            settings,
+        }
+    }
+
     fn remaining(&self, failure: NetFailure) -> Result<Duration, NetError> {
         let deadline = self.deadline.ok_or(NetError::new(failure, 0))?;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(NetError::new(failure, libc_etimedout()));
+            return Err(NetError::new(failure, ETIMEDOUT));
         }
         Ok(left)
     }
@@ -39,11 +52,29 @@ impl StdTransport {
     fn stream(&mut self, failure: NetFailure) -> Result<&mut TcpStream, NetError> {
         self.stream.as_mut().ok_or(NetError::new(failure, 0))
     }
-}
 
-/// ETIMEDOUT, reported as the OS error of a missed deadline.
-const fn libc_etimedout() -> i32 {
-    110
+    fn connect(&self, host: &str, port: u16, deadline: Instant) -> Result<TcpStream, NetError> {
+        let addrs = resolve(host, port, deadline)?;
+        let mut last = NetError::new(NetFailure::ConnectTimeout, ETIMEDOUT);
+        for addr in addrs {
+            let left = self.remaining(NetFailure::ConnectTimeout)?;
+            match TcpStream::connect_timeout(&addr, left) {
+                Ok(stream) => {
+                    // One write per request already; no Nagle delay on top.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                    last = NetError::new(NetFailure::ConnectRefused, os_error(&e));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
+                    last = NetError::new(NetFailure::ConnectTimeout, os_error(&e));
+                }
+                Err(e) => last = NetError::new(NetFailure::ConnectRefused, os_error(&e)),
+            }
+        }
+        Err(last)
+    }
 }
 
 /// Resolves `host` before `deadline`. Name lookups can block for long in the C library, so
@@ -72,7 +103,7 @@ fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, 
         Ok(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
         Ok(Ok(_)) => Err(NetError::new(NetFailure::Dns, 0)),
         Ok(Err(e)) => Err(NetError::new(NetFailure::Dns, os_error(&e))),
-        Err(_) => Err(NetError::new(NetFailure::Dns, libc_etimedout())),
+        Err(_) => Err(NetError::new(NetFailure::Dns, ETIMEDOUT)),
     }
 }
 
@@ -81,34 +112,19 @@ impl Transport for StdTransport {
         self.close();
         let deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
         self.deadline = Some(deadline);
+        let stream = self.connect(host, port, deadline)?;
         if tls {
-            // HTTPS on CPython arrives with the TLS work; until then it is refused up front.
-            return Err(NetError::new(NetFailure::TlsHandshake, 0));
+            self.tls = Some(TlsSession::connect(stream, host, deadline, &self.settings)?);
+        } else {
+            self.stream = Some(stream);
         }
-        let addrs = resolve(host, port, deadline)?;
-        let mut last = NetError::new(NetFailure::ConnectTimeout, libc_etimedout());
-        for addr in addrs {
-            let left = self.remaining(NetFailure::ConnectTimeout)?;
-            match TcpStream::connect_timeout(&addr, left) {
-                Ok(stream) => {
-                    // One write per request already; no Nagle delay on top.
-                    let _ = stream.set_nodelay(true);
-                    self.stream = Some(stream);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                    last = NetError::new(NetFailure::ConnectRefused, os_error(&e));
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-                    last = NetError::new(NetFailure::ConnectTimeout, os_error(&e));
-                }
-                Err(e) => last = NetError::new(NetFailure::ConnectRefused, os_error(&e)),
-            }
-        }
-        Err(last)
+        Ok(())
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), NetError> {
+        if let Some(tls) = self.tls.as_mut() {
+            return tls.write_all(bytes);
+        }
         while !bytes.is_empty() {
             let left = self.remaining(NetFailure::Write)?;
             let stream = self.stream(NetFailure::Write)?;
@@ -126,6 +142,9 @@ impl Transport for StdTransport {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        if let Some(tls) = self.tls.as_mut() {
+            return tls.read(buf);
+        }
         loop {
             let left = self.remaining(NetFailure::Read)?;
             let stream = self.stream(NetFailure::Read)?;
@@ -141,6 +160,9 @@ impl Transport for StdTransport {
     }
 
     fn close(&mut self) {
+        if let Some(tls) = self.tls.take() {
+            tls.close();
+        }
         self.stream = None;
         self.deadline = None;
     }
@@ -170,6 +192,8 @@ impl Transport for DetachedTransport<'_, '_> {
     }
 
     fn close(&mut self) {
-        self.inner.close();
+        // close_notify is a write, bounded by the deadline but a wait all the same.
+        let inner = &mut *self.inner;
+        self.py.detach(|| inner.close());
     }
 }

@@ -30,6 +30,8 @@ pub(super) struct HonchObj {
     pub(super) connectivity_callback: Obj,
     /// The `sys.excepthook` wrapper `install_error_hook()` installed, or NULL.
     pub(super) error_hook: Obj,
+    /// `ca_certs` (the object the caller gave), or NULL for the bundled anchor.
+    pub(super) ca_certs: Obj,
     /// Set while a method runs, so a re-entrant call (from a callback) gets `BUSY`.
     busy: bool,
     client: Client,
@@ -69,6 +71,7 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
     let mut builder = ConfigBuilder::new();
     let mut buffer = obj::NULL;
     let mut callback = obj::NULL;
+    let mut ca_certs = obj::NULL;
     for pair in args.chunks_exact(2) {
         let (key, value) = (pair[0], pair[1]);
         let name = obj::str_data(key).unwrap_or("");
@@ -112,11 +115,35 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
                 }
                 callback = if is_none { obj::NULL } else { value };
             }
+            FieldKind::Certificates if !is_none => {
+                let data = match obj::str_data(value) {
+                    Some(text) => Some(text.as_bytes()),
+                    None => obj::buffer(value, false).map(|b| &*b),
+                };
+                match data {
+                    Some(d) if crate::trust::looks_like_certificates(d) => ca_certs = value,
+                    _ => return Err(config::wrong_type(field).into()),
+                }
+            }
+            FieldKind::Certificates => {}
+            FieldKind::Flag => {
+                let flag = if is_none {
+                    None
+                } else if value == obj::TRUE || value == obj::FALSE {
+                    Some(value == obj::TRUE)
+                } else {
+                    return Err(config::wrong_type(field).into());
+                };
+                builder.set_flag(field, flag)?;
+            }
             FieldKind::Unsupported if !is_none => return Err(config::HOOKS_UNSUPPORTED.into()),
             FieldKind::Unsupported => {}
         }
     }
     let config = builder.finish()?;
+    if !config.verify_tls {
+        platform::print_line(b"honch: warning: ", crate::trust::VERIFY_DISABLED_WARNING);
+    }
     if buffer.is_null() {
         return Err(config::missing(Field::EventBuffer).into());
     }
@@ -138,6 +165,7 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
             buffer,
             connectivity_callback: if callback.is_null() { obj::NONE } else { callback },
             error_hook: obj::NULL,
+            ca_certs,
             busy: false,
             client,
         });
@@ -174,6 +202,11 @@ pub(super) fn with_instance<T>(
 impl HonchObj {
     pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// A transport for one upload, with this client's TLS trust settings.
+    pub(super) fn transport(&self) -> super::transport::MpTransport {
+        super::transport::MpTransport::new(self.ca_certs, self.client.config().verify_tls)
     }
 }
 

@@ -57,7 +57,7 @@ fn upload(
 ) -> Result<Obj> {
     with_instance(self_in, |this, buf| {
         let online = online(this)?;
-        let mut net = MpTransport::new();
+        let mut net = this.transport();
         let result = step(this.client(), buf, &mut net, online);
         log_failure(this.client());
         let raised = net.raised;
@@ -224,9 +224,10 @@ pub(super) unsafe extern "C" fn run(n_args: usize, args: *const Obj, kw: *mut sy
     });
     let Some(exc) = exc else { return result };
     if is_exception(exc) {
-        let _ = with_client(this, |client, buf| {
+        let _ = with_instance(this, |instance, buf| {
+            let mut net = instance.transport();
+            let client = instance.client();
             report_exception(client, buf, exc);
-            let mut net = MpTransport::new();
             // The crash is sent now if possible; a failed flush must not hide the error.
             let _ = client.flush(buf, &MpClock, &mut net, true);
             log_failure(client);

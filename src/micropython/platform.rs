@@ -72,3 +72,11 @@ pub fn seed() -> Result<[u8; 32]> {
     }
     Ok(out)
 }
+
+/// Prints `prefix`, `text` and a newline on the runtime's stdout (never raises).
+pub fn print_line(prefix: &[u8], text: &str) {
+    for part in [prefix, text.as_bytes(), b"\n"] {
+        // SAFETY: printing bytes through the platform printer; it does not raise.
+        unsafe { sys::mp_print_strn(&sys::mp_plat_print, part.as_ptr().cast(), part.len(), 0, 0, 0) };
+    }
+}

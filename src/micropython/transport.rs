@@ -1,7 +1,13 @@
-//! The MicroPython transport: the firmware's own `socket` and `select` modules, driven in
-//! non-blocking mode through the object API so that connect, send and the wait for the
-//! response all share one deadline. `getaddrinfo` blocks on most ports (it is not bounded
-//! by the deadline there; the README says so). HTTPS arrives with the TLS work.
+//! The MicroPython transport: the firmware's own `socket`, `select` and `tls` modules,
+//! driven in non-blocking mode through the object API so that connect, the TLS handshake,
+//! send and the wait for the response all share one deadline. `getaddrinfo` blocks on most
+//! ports (it is not bounded by the deadline there; the README says so).
+//!
+//! HTTPS uses the firmware's TLS stack (mbedTLS) with `CERT_REQUIRED`, the trust anchors
+//! loaded from DER or PEM data and `server_hostname` set, so the chain, its validity period
+//! and the host name are checked; no second TLS stack is linked in. The handshake runs
+//! inside the first write of the request (`do_handshake_on_connect=False`), so it is
+//! interrupted at the deadline like any other wait.
 //!
 //! Every call that may raise goes through [`protect`]. An `OSError` becomes a [`NetError`];
 //! anything else (a `KeyboardInterrupt`, a `MemoryError`) is kept in `raised` and re-raised
@@ -9,6 +15,7 @@
 
 use honch_mp_sys as sys;
 
+use super::layout::{ObjBase, StrObj};
 use super::obj::{self, builtin_type, Obj};
 use super::platform::protect;
 use crate::delivery::transport::{NetError, NetFailure, Transport};
@@ -22,11 +29,32 @@ const EINPROGRESS: i32 = 115;
 const POLLIN: isize = 1;
 const POLLOUT: isize = 4;
 
+/// The bundled trust anchor (GTS Root R1) as a constant `bytes` object, so that loading it
+/// copies nothing.
+static DEFAULT_ANCHOR: StrObj = StrObj {
+    base: ObjBase {
+        type_: builtin_type!(mp_type_bytes),
+    },
+    hash: 0,
+    len: crate::trust::DEFAULT_TRUST_ANCHOR.len(),
+    data: crate::trust::DEFAULT_TRUST_ANCHOR.as_ptr(),
+};
+
+/// mbedTLS reports certificate problems with X.509 error codes (-0x2000 .. -0x2FFF).
+fn is_certificate_error(errno: i32) -> bool {
+    (-0x2FFF..=-0x2000).contains(&errno)
+}
+
 pub struct MpTransport {
     socket: Obj,
     poller: Obj,
     read_buf: Obj,
     deadline: u32,
+    /// The CA data to trust (`bytes`/`str`, DER or PEM); NULL: the bundled anchor.
+    ca_certs: Obj,
+    verify: bool,
+    /// A TLS session is open and its handshake has not finished yet.
+    handshaking: bool,
     /// A non-OSError exception raised during I/O, to re-raise after the core returns.
     pub raised: Obj,
 }
@@ -62,14 +90,74 @@ fn now_ms() -> u32 {
 }
 
 impl MpTransport {
-    pub fn new() -> Self {
+    /// `ca_certs`: the user's CA data, or NULL for the bundled anchor; `verify`: check the
+    /// server's certificate (`verify_tls`).
+    pub fn new(ca_certs: Obj, verify: bool) -> Self {
         Self {
             socket: obj::NULL,
             poller: obj::NULL,
             read_buf: obj::NULL,
             deadline: 0,
+            ca_certs,
+            verify,
+            handshaking: false,
             raised: obj::NULL,
         }
+    }
+
+    /// Wraps the connected socket in a TLS client session (the handshake happens during the
+    /// first write). Certificates are verified unless `verify_tls=False`.
+    fn start_tls(&mut self, host: &str) -> Result<(), NetError> {
+        let (socket, poller, verify) = (self.socket, self.poller, self.verify);
+        let ca = if self.ca_certs.is_null() {
+            (&raw const DEFAULT_ANCHOR) as Obj
+        } else {
+            self.ca_certs
+        };
+        let mut wrapped = obj::NULL;
+        let exc = protect(|| {
+            // SAFETY: VM calls under protect, on objects the VM made (and our constant bytes).
+            unsafe {
+                let tls = import(sys::MP_QSTR_tls);
+                let attr = |name: u32| sys::mp_load_attr(tls, name as sys::qstr);
+                let ctx_type = attr(sys::MP_QSTR_SSLContext);
+                let client = attr(sys::MP_QSTR_PROTOCOL_TLS_CLIENT);
+                let ctx = sys::mp_call_function_n_kw(ctx_type, 1, 0, &client);
+                let mode = attr(if verify {
+                    sys::MP_QSTR_CERT_REQUIRED
+                } else {
+                    sys::MP_QSTR_CERT_NONE
+                });
+                sys::mp_store_attr(ctx, sys::MP_QSTR_verify_mode as sys::qstr, mode);
+                if verify {
+                    // MicroPython's load_verify_locations takes the CA data positionally.
+                    call_method(ctx, sys::MP_QSTR_load_verify_locations, &[ca]);
+                }
+                let name = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
+                let mut dest = [obj::NULL; 7];
+                sys::mp_load_method(ctx, sys::MP_QSTR_wrap_socket as sys::qstr, dest.as_mut_ptr());
+                dest[2] = socket;
+                dest[3] = obj::qstr_obj(sys::MP_QSTR_server_hostname);
+                dest[4] = name;
+                dest[5] = obj::qstr_obj(sys::MP_QSTR_do_handshake_on_connect);
+                dest[6] = obj::FALSE;
+                wrapped = sys::mp_call_method_n_kw(1, 2, dest.as_ptr());
+                call_method(wrapped, sys::MP_QSTR_setblocking, &[obj::FALSE]);
+                call_method(poller, sys::MP_QSTR_unregister, &[socket]);
+                call_method(poller, sys::MP_QSTR_register, &[wrapped, obj::small_int(POLLOUT)]);
+            }
+        });
+        if let Some(e) = exc {
+            let mut err = self.failure(e, NetFailure::TlsHandshake);
+            if err.failure != NetFailure::TlsCert {
+                err.failure = NetFailure::TlsHandshake;
+            }
+            return Err(err);
+        }
+        // From now on the session is the socket (closing it closes the TCP connection).
+        self.socket = wrapped;
+        self.handshaking = true;
+        Ok(())
     }
 
     /// Milliseconds left before the deadline (0 when passed).
@@ -85,6 +173,14 @@ impl MpTransport {
         let is_os_error =
             unsafe { sys::mp_obj_is_subclass_fast(ty.cast(), builtin_type!(mp_type_OSError).cast()) };
         if !is_os_error {
+            // SAFETY: as above.
+            let is_value_error =
+                unsafe { sys::mp_obj_is_subclass_fast(ty.cast(), builtin_type!(mp_type_ValueError).cast()) };
+            if self.handshaking && is_value_error {
+                // MicroPython's TLS module reports a refused certificate (untrusted, expired,
+                // wrong name) as a ValueError carrying mbedTLS's verify text.
+                return NetError::new(NetFailure::TlsCert, 0);
+            }
             self.raised = exc;
             return NetError::new(failure, 0);
         }
@@ -98,6 +194,12 @@ impl MpTransport {
             (NetFailure::Write | NetFailure::Read | NetFailure::ConnectTimeout, ECONNREFUSED) => {
                 NetFailure::ConnectRefused
             }
+            (_, e)
+                if (self.handshaking || failure == NetFailure::TlsHandshake) && is_certificate_error(e) =>
+            {
+                NetFailure::TlsCert
+            }
+            _ if self.handshaking => NetFailure::TlsHandshake,
             (f, _) => f,
         };
         NetError::new(failure, errno)
@@ -105,6 +207,11 @@ impl MpTransport {
 
     /// Waits until the socket is ready for `events` or the deadline passes.
     fn wait(&mut self, events: isize, failure: NetFailure) -> Result<(), NetError> {
+        let failure = if self.handshaking {
+            NetFailure::TlsHandshake
+        } else {
+            failure
+        };
         let left = self.remaining();
         if left == 0 {
             return Err(NetError::new(failure, ETIMEDOUT));
@@ -138,9 +245,6 @@ impl Transport for MpTransport {
     fn open(&mut self, host: &str, port: u16, tls: bool, timeout_ms: u32) -> Result<(), NetError> {
         self.close();
         self.deadline = now_ms().wrapping_add(timeout_ms);
-        if tls {
-            return Err(NetError::new(NetFailure::TlsHandshake, 0));
-        }
         // Resolve: socket.getaddrinfo(host, port, 0, SOCK_STREAM)[0]
         let mut info = obj::NULL;
         let exc = protect(|| {
@@ -200,7 +304,11 @@ impl Transport for MpTransport {
             }
         }
         // Writable means connected (or failed: the first write then says how).
-        self.wait(POLLOUT, NetFailure::ConnectTimeout)
+        self.wait(POLLOUT, NetFailure::ConnectTimeout)?;
+        if tls {
+            self.start_tls(host)?;
+        }
+        Ok(())
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), NetError> {
@@ -218,7 +326,11 @@ impl Transport for MpTransport {
                 return Err(self.failure(e, NetFailure::Write));
             }
             match obj::int_value(written) {
-                Some(Ok(n)) if n > 0 => bytes = &bytes[(n as usize).min(bytes.len())..],
+                Some(Ok(n)) if n > 0 => {
+                    // mbedTLS accepts application data only once the handshake is done.
+                    self.handshaking = false;
+                    bytes = &bytes[(n as usize).min(bytes.len())..]
+                }
                 // None (would block) or 0: wait until writable.
                 _ => self.wait(POLLOUT, NetFailure::Write)?,
             }
@@ -262,5 +374,6 @@ impl Transport for MpTransport {
         self.socket = obj::NULL;
         self.poller = obj::NULL;
         self.read_buf = obj::NULL;
+        self.handshaking = false;
     }
 }

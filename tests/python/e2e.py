@@ -17,7 +17,10 @@ def collectors():
     for entry in (getenv("HONCH_COLLECTORS") or "").split(";"):
         if entry:
             name, port, path = entry.split("=", 2)
-            found[name] = ("http://127.0.0.1:" + port, path)
+            # HTTPS by host name: the test certificates name localhost (and 127.0.0.1, which
+            # MicroPython builds on mbedTLS 2.x cannot match).
+            url = ("https://localhost:" if name.startswith("tls_") else "http://127.0.0.1:") + port
+            found[name] = (url, path)
     return found
 
 
@@ -56,3 +59,12 @@ def sleep_ms(ms):
         time.sleep_ms(ms)
     else:
         time.sleep(ms / 1000)
+
+
+def test_ca(der=False):
+    """The test CA the tls_* collectors' certificates chain to (PEM text or DER bytes)."""
+    path = getenv("HONCH_TEST_CA_DER" if der else "HONCH_TEST_CA")
+    if not path:
+        raise AssertionError("no test CA: run the suite through tests/e2e/with-collectors.sh")
+    with open(path, "rb" if der else "r") as f:
+        return f.read()
