@@ -14,10 +14,13 @@ import honch
 MICROPYTHON = sys.implementation.name == "micropython"
 RUNTIME = sys.implementation.name
 MODE = sys.argv[1] if len(sys.argv) > 1 else "once"
+# "https" when HONCH_CA names the CA of a TLS collector.
+CA_FILE = os.getenv("HONCH_CA")
+SCHEME = "https" if CA_FILE else "http"
 
 
 def report(name, value, unit):
-    print("%s.%s %s %s" % (RUNTIME, name, value, unit))
+    print("%s.%s_%s %s %s" % (RUNTIME, SCHEME, name, value, unit))
 
 
 def now_us():
@@ -45,6 +48,7 @@ client = honch.Honch(
     firmware_version="1.0.0",
     event_buffer=bytearray(16384),
     batch_size=50,
+    ca_certs=open(CA_FILE).read() if CA_FILE else None,
 )
 
 

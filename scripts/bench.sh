@@ -13,17 +13,34 @@ cargo build --locked --release --quiet --bin honch-collector --manifest-path "$r
 "$venv/bin/python" "$repo/bench/track.py"
 
 out=$(mktemp -d)
-"$repo/target/release/honch-collector" --port 0 --api-key bench-key > "$out/collector.log" 2> "$out/requests.log" &
-collector=$!
-trap 'kill $collector 2>/dev/null; rm -rf "$out"' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$out/collector.log" 2>/dev/null && break; sleep 0.05; done
-export HONCH_ENDPOINT=$(sed -n 's/^honch-collector listening on //p' "$out/collector.log") HONCH_API_KEY=bench-key
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$out"' EXIT
+"$repo/tests/tls/make-certs.sh" "$out/certs"
+export HONCH_API_KEY=bench-key
 
-requests() { grep -c "^POST" "$out/requests.log" || true; }
+# One plain and one HTTPS collector; each runtime flushes to both.
+for scheme in http https; do
+  tls=()
+  [ $scheme = https ] && tls=(--tls-cert "$out/certs/leaf.pem" --tls-key "$out/certs/leaf.key")
+  "$repo/target/release/honch-collector" --port 0 --api-key bench-key "${tls[@]}" \
+    > "$out/$scheme.log" 2> "$out/$scheme.requests" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q "listening on" "$out/$scheme.log" 2>/dev/null && break; sleep 0.05; done
+done
+
+requests() { grep -c "^POST" "$out/$1.requests" || true; }
 for runtime in "$micropython" "$venv/bin/python"; do
   name=$("$runtime" -c "import sys; print(sys.implementation.name)")
-  before=$(requests)
-  "$runtime" "$repo/bench/flush.py" once
-  echo "$name.flush_50_events_requests $(( $(requests) - before )) requests"
-  "$runtime" "$repo/bench/flush.py" repeat
+  for scheme in http https; do
+    port=$(sed -n 's/^honch-collector listening on https*:\/\/127.0.0.1://p' "$out/$scheme.log")
+    if [ $scheme = https ]; then
+      export HONCH_ENDPOINT=https://localhost:$port HONCH_CA=$out/certs/ca.pem
+    else
+      export HONCH_ENDPOINT=http://127.0.0.1:$port; unset HONCH_CA
+    fi
+    before=$(requests $scheme)
+    "$runtime" "$repo/bench/flush.py" once
+    echo "$name.${scheme}_flush_50_events_requests $(( $(requests $scheme) - before )) requests"
+    "$runtime" "$repo/bench/flush.py" repeat
+  done
 done
