@@ -18,6 +18,8 @@ client = honch.Honch(
     device_model="ActionCam X1",
     firmware_version="1.2.3",
     event_buffer=bytearray(8192),
+    # HTTPS against your own CA (for example the local collector's test CA): HONCH_CA=ca.pem
+    ca_certs=open(os.getenv("HONCH_CA")).read() if os.getenv("HONCH_CA") else None,
 )
 client.identify("user-123", {"plan": "beta"})
 client.session_start("recording")
