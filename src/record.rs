@@ -46,25 +46,10 @@ pub const RESERVED_KEYS: [&str; 11] = [
 ];
 
 /// Names the wire format sends as reserved property IDs and whose values must be strings
-/// (wire.md §3.2); `$battery_level` and `$wifi_rssi`, the other two, are reserved keys.
-pub const STRING_PROPERTY_NAMES: [&str; 5] = [
-    "reset_reason",
-    "state",
-    "previous_version",
-    "new_version",
-    "session_name",
-];
-
-/// Keys the wire format promotes to batch context; refused at any depth.
-pub const PROMOTED_KEYS: [&str; 7] = [
-    "$device_id",
-    "$device_model",
-    "$firmware_version",
-    "$sdk_platform",
-    "$sdk_version",
-    "$environment",
-    "$session_id",
-];
+/// (wire.md §3.2; the other two, `$battery_level` and `$wifi_rssi`, are reserved keys).
+fn is_string_property_name(key: &str) -> bool {
+    matches!(crate::wire::encode::reserved_property_id(key), Some(id) if id >= 3)
+}
 
 pub const RESERVED_NEEDS_STRING: Error =
     Error::invalid("reset_reason, state, previous_version, new_version and session_name must be strings");
@@ -136,7 +121,7 @@ pub struct PropsWriter<'b> {
     depth: u8,
     /// Properties the engine appends after the caller's (counted in the list's length).
     extra: usize,
-    /// The key just written is one of [`STRING_PROPERTY_NAMES`]: its value must be a str.
+    /// The key just written is a reserved wire name that takes a string value.
     string_only: bool,
 }
 
@@ -172,8 +157,8 @@ impl<'b> PropsWriter<'b> {
             if RESERVED_KEYS.contains(&key) {
                 return Err(RESERVED_PROPERTY_KEY.into());
             }
-            self.string_only = STRING_PROPERTY_NAMES.contains(&key);
-        } else if PROMOTED_KEYS.contains(&key) || key == "distinct_id" {
+            self.string_only = is_string_property_name(key);
+        } else if crate::wire::encode::is_promoted_context_name(key) {
             return Err(RESERVED_PROPERTY_KEY.into());
         }
         self.out.key(key)?;
@@ -186,7 +171,7 @@ impl<'b> PropsWriter<'b> {
         Ok(())
     }
 
-    /// Refuses a non-string value after a key of [`STRING_PROPERTY_NAMES`].
+    /// Refuses a non-string value after a reserved wire name that takes a string.
     fn not_string(&mut self) -> Result<(), PropsError> {
         if self.string_only {
             return Err(RESERVED_NEEDS_STRING.into());

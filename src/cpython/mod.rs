@@ -363,6 +363,25 @@ impl Honch {
         }
     }
 
+    /// Runs an upload step with the GIL released around network waits, then logs a new
+    /// distinct failure.
+    fn upload(
+        &mut self,
+        py: Python<'_>,
+        step: impl FnOnce(&mut Client, &mut [u8], &mut DetachedTransport<'_, '_>) -> crate::status::Result<()>,
+    ) -> PyResult<()> {
+        let Honch {
+            client,
+            buffer,
+            transport,
+            ..
+        } = self;
+        let mut net = DetachedTransport { py, inner: transport };
+        let result = step(client, buffer.bytes(), &mut net);
+        self.log_failure(py);
+        result.map_err(to_py_err)
+    }
+
     /// Prints the log line of a new distinct failure through `logging` (logger "honch").
     fn log_failure(&mut self, py: Python<'_>) {
         let mut line = [0u8; LAST_ERROR_LINE_BUF];
@@ -726,45 +745,20 @@ impl Honch {
     /// and server failures are not raised: see `last_error()`.
     fn tick(&mut self, py: Python<'_>) -> PyResult<()> {
         let online = self.online(py)?;
-        let Honch {
-            client,
-            buffer,
-            transport,
-            ..
-        } = self;
-        let mut net = DetachedTransport { py, inner: transport };
-        let result = client.tick(buffer.bytes(), &SystemClock, &mut net, online);
-        self.log_failure(py);
-        result.map_err(to_py_err)
+        self.upload(py, |client, buf, net| client.tick(buf, &SystemClock, net, online))
     }
 
     /// Sends every queued event now; raises the first failure (the events stay queued).
     fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
         let online = self.online(py)?;
-        let Honch {
-            client,
-            buffer,
-            transport,
-            ..
-        } = self;
-        let mut net = DetachedTransport { py, inner: transport };
-        let result = client.flush(buffer.bytes(), &SystemClock, &mut net, online);
-        self.log_failure(py);
-        result.map_err(to_py_err)
+        self.upload(py, |client, buf, net| {
+            client.flush(buf, &SystemClock, net, online)
+        })
     }
 
     /// Queues `$device_shutdown`, uploads what it can, and closes the client.
     fn shutdown(&mut self, py: Python<'_>) -> PyResult<()> {
-        let Honch {
-            client,
-            buffer,
-            transport,
-            ..
-        } = self;
-        let mut net = DetachedTransport { py, inner: transport };
-        let result = client.shutdown(buffer.bytes(), &SystemClock, &mut net);
-        self.log_failure(py);
-        result.map_err(to_py_err)
+        self.upload(py, |client, buf, net| client.shutdown(buf, &SystemClock, net))
     }
 
     /// Records an error message; repeats are counted and sent as `$error` events.

@@ -8,8 +8,9 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
-use super::honch::{construct, method_args, text, with_client, CLIENT_LOCALS_TABLE, HONCH_TYPE};
-use super::layout::{ObjBase, ObjType, RomDict, RomMap};
+use super::honch::{construct, method_args, with_client, CLIENT_LOCALS_TABLE, HONCH_TYPE};
+use super::layout::{ObjBase, ObjType, RomDict, RomMap, Slots};
+use super::lifecycle::report_log_error_with;
 use super::obj::{self, builtin_type, Obj};
 use super::platform::MpClock;
 use super::raise::{finish, Result};
@@ -51,27 +52,16 @@ pub(super) unsafe extern "C" fn report_log_error(
     args: *const Obj,
     kw: *mut sys::mp_map_t,
 ) -> Obj {
-    const BAD_MESSAGE: Error = Error::invalid("invalid error message");
-    const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
-    finish((|| {
-        let (this, [component, message]) = method_args(
+    finish(
+        method_args(
             n_args,
             args,
             kw,
             [sys::MP_QSTR_component, sys::MP_QSTR_message],
             2,
-        )?;
-        let message = text(message, BAD_MESSAGE)?;
-        let component = if component == obj::NONE {
-            None
-        } else {
-            Some(text(component, BAD_COMPONENT)?)
-        };
-        with_client(this, |client, buf| {
-            client.report_log_error(buf, component, message)?;
-            Ok(obj::NONE)
-        })
-    })())
+        )
+        .and_then(|(this, [component, message])| report_log_error_with(this, component, message)),
+    )
 }
 
 /// A report value: a str, or absent/None.
@@ -118,27 +108,17 @@ static LOCALS: RomDict = RomDict {
     map: RomMap::fixed(&CLIENT_LOCALS_TABLE),
 };
 
-pub static CLIENT_TYPE: ObjType<3> = ObjType {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_type),
+pub static CLIENT_TYPE: ObjType<3> = ObjType::new(
+    sys::MP_QSTR_Client,
+    Slots {
+        make_new: 1,
+        parent: 2,
+        locals_dict: 3,
+        ..Slots::NONE
     },
-    flags: 0,
-    name: sys::MP_QSTR_Client as u16,
-    slot_index_make_new: 1,
-    slot_index_print: 0,
-    slot_index_call: 0,
-    slot_index_unary_op: 0,
-    slot_index_binary_op: 0,
-    slot_index_attr: 0,
-    slot_index_subscr: 0,
-    slot_index_iter: 0,
-    slot_index_buffer: 0,
-    slot_index_protocol: 0,
-    slot_index_parent: 2,
-    slot_index_locals_dict: 3,
-    slots: [
+    [
         make_new as *const c_void,
         HONCH_TYPE.as_type() as *const c_void,
         &raw const LOCALS as *const c_void,
     ],
-};
+);

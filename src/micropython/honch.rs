@@ -7,7 +7,7 @@ use core::mem::size_of;
 use honch_mp_sys as sys;
 
 use super::compat::{self, CLIENT_TYPE};
-use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap};
+use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap, Slots};
 use super::lifecycle::{
     flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
 };
@@ -492,23 +492,12 @@ static LOCALS: RomDict = RomDict {
     map: RomMap::fixed(&LOCALS_TABLE),
 };
 
-pub static HONCH_TYPE: ObjType<2> = ObjType {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_type),
+pub static HONCH_TYPE: ObjType<2> = ObjType::new(
+    sys::MP_QSTR_Honch,
+    Slots {
+        make_new: 1,
+        locals_dict: 2,
+        ..Slots::NONE
     },
-    flags: 0,
-    name: sys::MP_QSTR_Honch as u16,
-    slot_index_make_new: 1,
-    slot_index_print: 0,
-    slot_index_call: 0,
-    slot_index_unary_op: 0,
-    slot_index_binary_op: 0,
-    slot_index_attr: 0,
-    slot_index_subscr: 0,
-    slot_index_iter: 0,
-    slot_index_buffer: 0,
-    slot_index_protocol: 0,
-    slot_index_parent: 0,
-    slot_index_locals_dict: 2,
-    slots: [make_new as *const c_void, &raw const LOCALS as *const c_void],
-};
+    [make_new as *const c_void, &raw const LOCALS as *const c_void],
+);

@@ -37,7 +37,53 @@ pub struct ObjType<const N: usize> {
     pub slots: [*const c_void; N],
 }
 
+/// Where a type's slot functions are: 1-based indices into its `slots` (0: absent).
+#[derive(Clone, Copy, Default)]
+pub struct Slots {
+    pub make_new: u8,
+    pub print: u8,
+    pub call: u8,
+    pub attr: u8,
+    pub parent: u8,
+    pub locals_dict: u8,
+}
+
+impl Slots {
+    pub const NONE: Slots = Slots {
+        make_new: 0,
+        print: 0,
+        call: 0,
+        attr: 0,
+        parent: 0,
+        locals_dict: 0,
+    };
+}
+
 impl<const N: usize> ObjType<N> {
+    /// A type named `name` (a qstr) with the slots `index` points into.
+    pub const fn new(name: u32, index: Slots, slots: [*const c_void; N]) -> Self {
+        Self {
+            base: ObjBase {
+                type_: &raw const sys::mp_type_type,
+            },
+            flags: 0,
+            name: name as u16,
+            slot_index_make_new: index.make_new,
+            slot_index_print: index.print,
+            slot_index_call: index.call,
+            slot_index_unary_op: 0,
+            slot_index_binary_op: 0,
+            slot_index_attr: index.attr,
+            slot_index_subscr: 0,
+            slot_index_iter: 0,
+            slot_index_buffer: 0,
+            slot_index_protocol: 0,
+            slot_index_parent: index.parent,
+            slot_index_locals_dict: index.locals_dict,
+            slots,
+        }
+    }
+
     /// The pointer MicroPython expects for this type.
     pub const fn as_type(&'static self) -> *const sys::mp_obj_type_t {
         (self as *const Self).cast()

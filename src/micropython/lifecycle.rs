@@ -6,7 +6,7 @@ use core::ffi::c_void;
 use honch_mp_sys as sys;
 
 use super::honch::{method_args, text, with_client, with_instance, HonchObj};
-use super::layout::{ObjBase, ObjType};
+use super::layout::{ObjBase, ObjType, Slots};
 use super::obj::{self, builtin_type, Obj, Qstr};
 use super::platform::{protect, MpClock};
 use super::raise::{finish, Raise, Result};
@@ -93,32 +93,38 @@ pub(super) unsafe extern "C" fn shutdown(n_args: usize, args: *const Obj, kw: *m
     )
 }
 
+/// `report_log_error` with its arguments as objects (`component` may be NULL or None); the
+/// `Honch` and the compatibility `Client` methods differ only in argument order.
+pub(super) fn report_log_error_with(this: Obj, component: Obj, message: Obj) -> Result<Obj> {
+    const BAD_MESSAGE: Error = Error::invalid("invalid error message");
+    const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
+    let message = text(message, BAD_MESSAGE)?;
+    let component = if component.is_null() || component == obj::NONE {
+        None
+    } else {
+        Some(text(component, BAD_COMPONENT)?)
+    };
+    with_client(this, |client, buf| {
+        client.report_log_error(buf, component, message)?;
+        Ok(obj::NONE)
+    })
+}
+
 pub(super) unsafe extern "C" fn report_log_error(
     n_args: usize,
     args: *const Obj,
     kw: *mut sys::mp_map_t,
 ) -> Obj {
-    const BAD_MESSAGE: Error = Error::invalid("invalid error message");
-    const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
-    finish((|| {
-        let (this, [message, component]) = method_args(
+    finish(
+        method_args(
             n_args,
             args,
             kw,
             [sys::MP_QSTR_message, sys::MP_QSTR_component],
             1,
-        )?;
-        let message = text(message, BAD_MESSAGE)?;
-        let component = if component.is_null() || component == obj::NONE {
-            None
-        } else {
-            Some(text(component, BAD_COMPONENT)?)
-        };
-        with_client(this, |client, buf| {
-            client.report_log_error(buf, component, message)?;
-            Ok(obj::NONE)
-        })
-    })())
+        )
+        .and_then(|(this, [message, component])| report_log_error_with(this, component, message)),
+    )
 }
 
 fn new_str(s: &str) -> Obj {
@@ -270,26 +276,14 @@ unsafe extern "C" fn hook_call(self_in: Obj, n_args: usize, n_kw: usize, args: *
     }
 }
 
-static HOOK_TYPE: ObjType<1> = ObjType {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_type),
+static HOOK_TYPE: ObjType<1> = ObjType::new(
+    sys::MP_QSTR_ErrorHook,
+    Slots {
+        call: 1,
+        ..Slots::NONE
     },
-    flags: 0,
-    name: sys::MP_QSTR_ErrorHook as u16,
-    slot_index_make_new: 0,
-    slot_index_print: 0,
-    slot_index_call: 1,
-    slot_index_unary_op: 0,
-    slot_index_binary_op: 0,
-    slot_index_attr: 0,
-    slot_index_subscr: 0,
-    slot_index_iter: 0,
-    slot_index_buffer: 0,
-    slot_index_protocol: 0,
-    slot_index_parent: 0,
-    slot_index_locals_dict: 0,
-    slots: [hook_call as *const c_void],
-};
+    [hook_call as *const c_void],
+);
 
 /// `sys.excepthook` (NULL where the firmware has none), and the `sys` module.
 fn excepthook() -> (Obj, Obj) {

@@ -5,7 +5,7 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
-use super::layout::{ObjBase, ObjType, RomDict, RomElem, RomMap};
+use super::layout::{ObjBase, ObjType, RomDict, RomElem, RomMap, Slots};
 use super::obj::{self, builtin_type, qstr_rom, small_int, small_int_rom, Obj, Qstr};
 use crate::status::{Error, ErrorClass, Status};
 
@@ -137,32 +137,24 @@ macro_rules! status_dict {
 
 macro_rules! exception_type {
     ($name:ident, $dict:ident, $qstr:expr, $parent:expr) => {
-        pub static $name: ExcType = ObjType {
-            base: ObjBase {
-                type_: builtin_type!(mp_type_type),
+        pub static $name: ExcType = ObjType::new(
+            $qstr,
+            Slots {
+                make_new: 1,
+                print: 2,
+                call: 0,
+                attr: 3,
+                parent: 4,
+                locals_dict: 5,
             },
-            flags: 0,
-            name: $qstr as u16,
-            slot_index_make_new: 1,
-            slot_index_print: 2,
-            slot_index_call: 0,
-            slot_index_unary_op: 0,
-            slot_index_binary_op: 0,
-            slot_index_attr: 3,
-            slot_index_subscr: 0,
-            slot_index_iter: 0,
-            slot_index_buffer: 0,
-            slot_index_protocol: 0,
-            slot_index_parent: 4,
-            slot_index_locals_dict: 5,
-            slots: [
+            [
                 sys::mp_obj_exception_make_new as *const c_void,
                 sys::mp_obj_exception_print as *const c_void,
                 exception_attr as *const c_void,
                 $parent as *const c_void,
                 &raw const $dict as *const c_void,
             ],
-        };
+        );
     };
 }
 
