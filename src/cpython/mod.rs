@@ -170,7 +170,7 @@ impl EventBuffer {
         // SAFETY: the export is writable and C-contiguous (checked in `acquire`) and stays
         // alive as long as `self`, so the pointer is valid for `len` bytes; `&mut self`
         // and the GIL make this the only Rust view of it, and values read from Python
-        // objects while it lives are checked not to overlap it (`overlaps_buffer`).
+        // objects while it lives are checked not to overlap it (`overlaps`).
         unsafe { std::slice::from_raw_parts_mut(self.view.buf_ptr().cast::<u8>(), len) }
     }
 
