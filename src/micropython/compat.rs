@@ -9,9 +9,9 @@ use core::ffi::c_void;
 use honch_mp_sys as sys;
 
 use super::honch::{construct, method_args, with_client, CLIENT_LOCALS_TABLE, HONCH_TYPE};
-use super::layout::{ObjBase, ObjType, RomDict, RomMap, Slots};
+use super::layout::{ObjType, RomDict, Slots};
 use super::lifecycle::report_log_error_with;
-use super::obj::{self, builtin_type, Obj};
+use super::obj::{self, Obj};
 use super::platform::MpClock;
 use super::raise::{finish, Result};
 use crate::status::Error;
@@ -101,12 +101,7 @@ pub(super) unsafe extern "C" fn report_crash(n_args: usize, args: *const Obj, kw
     })())
 }
 
-static LOCALS: RomDict = RomDict {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_dict),
-    },
-    map: RomMap::fixed(&CLIENT_LOCALS_TABLE),
-};
+static LOCALS: RomDict = RomDict::new(&CLIENT_LOCALS_TABLE);
 
 pub static CLIENT_TYPE: ObjType<3> = ObjType::new(
     sys::MP_QSTR_Client,

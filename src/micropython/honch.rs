@@ -7,7 +7,7 @@ use core::mem::size_of;
 use honch_mp_sys as sys;
 
 use super::compat::{self, CLIENT_TYPE};
-use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, RomMap, Slots};
+use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, Slots};
 use super::lifecycle::{
     flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
 };
@@ -485,12 +485,7 @@ methods! {
     }
 }
 
-static LOCALS: RomDict = RomDict {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_dict),
-    },
-    map: RomMap::fixed(&LOCALS_TABLE),
-};
+static LOCALS: RomDict = RomDict::new(&LOCALS_TABLE);
 
 pub static HONCH_TYPE: ObjType<2> = ObjType::new(
     sys::MP_QSTR_Honch,

@@ -124,6 +124,18 @@ pub struct RomDict {
     pub map: RomMap,
 }
 
+impl RomDict {
+    /// A constant dict over a fixed table of qstr keys.
+    pub const fn new(table: &'static [RomElem]) -> Self {
+        Self {
+            base: ObjBase {
+                type_: &raw const sys::mp_type_dict,
+            },
+            map: RomMap::fixed(table),
+        }
+    }
+}
+
 /// `mp_obj_module_t`.
 #[repr(C)]
 pub struct Module {

@@ -6,7 +6,7 @@ use honch_mp_sys as sys;
 
 use super::compat::CLIENT_TYPE;
 use super::honch::HONCH_TYPE;
-use super::layout::{Module, ObjBase, RomDict, RomElem, RomMap, StrObj};
+use super::layout::{Module, ObjBase, RomDict, RomElem, StrObj};
 use super::obj::{builtin_type, qstr_rom, small_int_rom};
 use super::raise::class_type;
 use crate::client::SDK_VERSION;
@@ -92,12 +92,7 @@ static GLOBALS_TABLE: [RomElem; 28] = [
     },
 ];
 
-static GLOBALS: RomDict = RomDict {
-    base: ObjBase {
-        type_: builtin_type!(mp_type_dict),
-    },
-    map: RomMap::fixed(&GLOBALS_TABLE),
-};
+static GLOBALS: RomDict = RomDict::new(&GLOBALS_TABLE);
 
 /// Registered with `MP_REGISTER_MODULE` in c/honch_usermod.c.
 #[no_mangle]

@@ -5,7 +5,7 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
-use super::layout::{ObjBase, ObjType, RomDict, RomElem, RomMap, Slots};
+use super::layout::{ObjType, RomDict, RomElem, Slots};
 use super::obj::{self, builtin_type, qstr_rom, small_int, small_int_rom, Obj, Qstr};
 use crate::status::{Error, ErrorClass, Status};
 
@@ -126,12 +126,7 @@ macro_rules! status_dict {
             key: qstr_rom(sys::MP_QSTR_status),
             value: small_int_rom($status.code() as isize),
         }];
-        static $dict: RomDict = RomDict {
-            base: ObjBase {
-                type_: builtin_type!(mp_type_dict),
-            },
-            map: RomMap::fixed(&$table),
-        };
+        static $dict: RomDict = RomDict::new(&$table);
     };
 }
 
