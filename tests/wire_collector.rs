@@ -6,8 +6,11 @@ use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use honch::packed::{PackedWriter, Pairs};
-use honch::wire::{encode_message, write_frame_range, BatchContext, DeviceTimeSource, EventView, SourceType};
+mod common;
+
+use common::{message, status_of};
+use honch::packed::PackedWriter;
+use honch::wire::{write_frame_range, SourceType};
 
 const KEY: &str = "phc_test";
 
@@ -42,32 +45,6 @@ fn start(extra: &[&str]) -> Collector {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
     Collector { child, port, stdout }
-}
-
-fn message(name: &str, props: &[u8]) -> Vec<u8> {
-    let (properties, _) = Pairs::parse(props).expect("props");
-    let ctx = BatchContext {
-        distinct_id: "user-1",
-        device_id: "device-1",
-        device_model: "model-x",
-        firmware_version: "1.0.0",
-        sdk_platform: "posix",
-        sdk_version: "0.4.0",
-        environment: "test",
-        session_id: None,
-        device_time_source: Some(DeviceTimeSource::RealtimeClock),
-        capabilities: None,
-        extensions: &[],
-        base_time_ms: None,
-    };
-    let events = [EventView {
-        name,
-        timestamp_ms: 1_700_000_000_123,
-        properties,
-    }];
-    let mut out = [0u8; 4096];
-    let n = encode_message(&ctx, &events[..], &mut out).expect("encodes");
-    out[..n].to_vec()
 }
 
 fn frame(message: &[u8], id: u32, start: usize, end: usize) -> Vec<u8> {
@@ -114,14 +91,6 @@ fn capture(port: u16, stream: &str, body: &[u8]) -> String {
         ],
         body,
     )
-}
-
-fn status_of(response: &str) -> u16 {
-    response
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|r| r.get(..3))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
 }
 
 fn props(f: impl FnOnce(&mut PackedWriter<'_>)) -> Vec<u8> {

@@ -9,8 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use honch::packed::{PackedWriter, Pairs};
-use honch::wire::{encode_message, write_frame, BatchContext, DeviceTimeSource, EventView, SourceType};
+mod common;
+
+use common::status_of;
+use honch::packed::PackedWriter;
+use honch::wire::{write_frame, SourceType};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ClientConnection, ProtocolVersion, RootCertStore, StreamOwned};
 
@@ -135,29 +138,7 @@ fn message(name: &str) -> Vec<u8> {
     w.key("reason").expect("key");
     w.str("tls").expect("value");
     let n = w.len();
-    let (properties, _) = Pairs::parse(&props[..n]).expect("props");
-    let ctx = BatchContext {
-        distinct_id: "user-1",
-        device_id: "device-1",
-        device_model: "model-x",
-        firmware_version: "1.0.0",
-        sdk_platform: "posix",
-        sdk_version: "0.4.0",
-        environment: "test",
-        session_id: None,
-        device_time_source: Some(DeviceTimeSource::RealtimeClock),
-        capabilities: None,
-        extensions: &[],
-        base_time_ms: None,
-    };
-    let events = [EventView {
-        name,
-        timestamp_ms: 1_700_000_000_123,
-        properties,
-    }];
-    let mut out = [0u8; 4096];
-    let n = encode_message(&ctx, &events[..], &mut out).expect("encodes");
-    out[..n].to_vec()
+    common::message(name, &props[..n])
 }
 
 /// A complete single-frame capture request for event `name`.
@@ -174,14 +155,6 @@ fn capture_request(name: &str, id: u32) -> Vec<u8> {
     .into_bytes();
     request.extend_from_slice(&body);
     request
-}
-
-fn status_of(response: &str) -> u16 {
-    response
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|r| r.get(..3))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
 }
 
 /// Posts event `name`, expects 204 and the event as the collector's next stdout line.
