@@ -125,7 +125,9 @@ impl Client {
         let mut raw = [0u8; 4];
         rng.fill(&mut raw);
         let (stream_id, stream_seed) = crate::wire::stream_identity(raw);
-        let schedule = Schedule::new(&config, 0);
+        // The monotonic clock's first reading (see `monotonic`: it only extends later ones).
+        let now = clock.uptime_ms() & 0xFFFF_FFFF;
+        let schedule = Schedule::new(&config, now);
         let distinct_id = config.device_id.clone();
         let mut client = Self {
             config,
@@ -138,7 +140,7 @@ impl Client {
             connectivity: None,
             platform,
             stream_seed,
-            mono_last: 0,
+            mono_last: now,
             schedule,
             pending: None,
             uploads_stopped: false,
@@ -148,8 +150,6 @@ impl Client {
             log_slots: LogSlots::new(),
             crash: CrashLatch::new(),
         };
-        let now = client.monotonic(clock);
-        client.schedule = Schedule::new(&client.config, now);
         client.enqueue(
             buf,
             clock,
@@ -290,15 +290,6 @@ impl Client {
         let mut id = [0u8; 16];
         self.rng.fill(&mut id);
         id
-    }
-
-    /// 32 lowercase hex characters from the client's RNG (`crash_id` and the like).
-    pub fn random_hex32(&mut self) -> [u8; 32] {
-        let mut raw = [0u8; 16];
-        self.rng.fill(&mut raw);
-        let mut out = [0u8; 32];
-        hex_into(&raw, &mut out);
-        out
     }
 
     /// The current session id as `sess_<32 hex>`, if a session is active.
@@ -466,16 +457,6 @@ impl Client {
         }
         let level = self.last_error.level();
         Some((level, self.last_error.format(out)))
-    }
-
-    /// Whether uploads stopped after the server refused the API key.
-    pub fn uploads_stopped(&self) -> bool {
-        self.uploads_stopped
-    }
-
-    /// Whether `shutdown()` has run.
-    pub fn is_closed(&self) -> bool {
-        self.closed
     }
 }
 
