@@ -50,12 +50,15 @@ enum Sent {
     Delivered(u32),
     /// The oldest record could not be encoded or read and was dead-lettered.
     DroppedUnsendable,
+    /// The message context itself cannot be encoded (nothing was sent or dropped).
+    Unencodable,
 }
 
 pub const UPLOADS_STOPPED: Error = Error::new(
     Status::Rejected,
     "uploads stopped: the API key was refused (HTTP 401)",
 );
+pub const ENCODE_FAILED: Error = Error::new(Status::Internal, "event encoding failed");
 pub const OFFLINE: Error = Error::new(Status::Offline, "device is offline");
 pub const SERVER_HOLD: Error = Error::new(
     Status::RateLimited,
@@ -206,7 +209,7 @@ impl Client {
                     component: Some("encode"),
                     ..LastError::default()
                 });
-                return Err(Sent::Delivered(0));
+                return Err(Sent::Unencodable);
             }
         };
         let mut len = encoded.len;
@@ -363,6 +366,7 @@ impl Client {
             match self.send_frame(buf, clock, net, &mut scratch)? {
                 Sent::FrameStored => {}
                 Sent::Delivered(0) => break,
+                Sent::Unencodable => return Err(ENCODE_FAILED),
                 Sent::Delivered(n) => {
                     delivered += n;
                     count = count.saturating_sub(n);
@@ -447,6 +451,7 @@ impl Client {
         let now = self.monotonic(clock);
         match sent {
             Ok(Sent::FrameStored) | Ok(Sent::DroppedUnsendable) => self.schedule.request(),
+            Ok(Sent::Unencodable) => {}
             Ok(Sent::Delivered(n)) => {
                 self.schedule.succeeded(now, n > 0);
                 self.log_once.clear();
@@ -456,7 +461,8 @@ impl Client {
             Err(e) if e.status == Status::InvalidArgument || e.status == Status::OutOfMemory => {
                 return Err(e)
             }
-            Err(_) => {}
+            // A dead-lettered batch may leave enough events to be due again.
+            Err(_) => self.schedule.note_depth(self.queue.len()),
         }
         Ok(())
     }
