@@ -9,6 +9,14 @@ micropython=$("$repo/scripts/micropython-unix.sh" | tail -n1)
 install_cpython_build
 cargo build --locked --release --quiet --bin honch-collector --manifest-path "$repo/Cargo.toml"
 
+# Flash: the same unix build without _honch_core (and without our frozen package).
+make -s -C "$build/micropython-1.25.0/ports/unix" -j"$(nproc)" BUILD="$build/unix-stock" \
+  MICROPY_PY_BTREE=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 FROZEN_MANIFEST= >/dev/null
+read -r with_text with_data _ < <(size "$micropython" | tail -n1)
+read -r stock_text stock_data _ < <(size "$build/unix-stock/micropython" | tail -n1)
+echo "micropython.firmware_text_added $(( with_text - stock_text )) bytes"
+echo "micropython.firmware_data_added $(( with_data - stock_data )) bytes"
+
 "$micropython" "$repo/bench/track.py"
 "$venv/bin/python" "$repo/bench/track.py"
 
