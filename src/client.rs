@@ -17,7 +17,7 @@ use crate::record::{
     check_distinct_id, check_event_name, PropsError, PropsWriter, RecordHead, EVENT_TOO_LARGE,
     FLAG_BOOT_RELATIVE, FLAG_SESSION,
 };
-use crate::status::{Error, Result, Status};
+use crate::status::{try_box_str, Error, Result, Status};
 
 /// `$sdk_version`, `honch.__version__` and `_honch_core.__version__`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -128,7 +128,7 @@ impl Client {
         // The monotonic clock's first reading (see `monotonic`: it only extends later ones).
         let now = clock.uptime_ms() & 0xFFFF_FFFF;
         let schedule = Schedule::new(&config, now);
-        let distinct_id = config.device_id.clone();
+        let distinct_id = try_box_str(&config.device_id)?;
         let mut client = Self {
             config,
             queue,
@@ -308,7 +308,7 @@ impl Client {
     ) -> Result<()> {
         self.gate(buf)?;
         check_distinct_id(distinct_id)?;
-        let previous = core::mem::replace(&mut self.distinct_id, distinct_id.into());
+        let previous = core::mem::replace(&mut self.distinct_id, try_box_str(distinct_id)?);
         let result = self.enqueue(
             buf,
             clock,
@@ -391,7 +391,7 @@ impl Client {
     /// `reset()`: back to the device id, no session, empty queue (no event is queued).
     pub fn reset(&mut self, buf: &mut [u8]) -> Result<()> {
         self.gate(buf)?;
-        self.distinct_id = self.config.device_id.clone();
+        self.distinct_id = try_box_str(&self.config.device_id)?;
         self.session = None;
         self.connectivity = None;
         self.pending = None;

@@ -4,7 +4,7 @@
 
 use alloc::boxed::Box;
 
-use crate::status::{Error, Result};
+use crate::status::{try_box_str, Error, Result};
 
 pub const DEFAULT_ENDPOINT_URL: &str = "https://i.honch.io";
 pub const DEFAULT_ENVIRONMENT: &str = "production";
@@ -309,15 +309,15 @@ impl<'a> ConfigBuilder<'a> {
 
     fn required(&self, field: Field) -> Result<Box<str>> {
         match self.text(field) {
-            Some(s) if !is_blank(s) => Ok(s.into()),
+            Some(s) if !is_blank(s) => try_box_str(s),
             _ => Err(missing(field)),
         }
     }
 
-    fn or_default(&self, field: Field, default: &str) -> Box<str> {
+    fn or_default(&self, field: Field, default: &str) -> Result<Box<str>> {
         match self.text(field) {
-            Some(s) if !is_blank(s) => s.into(),
-            _ => default.into(),
+            Some(s) if !is_blank(s) => try_box_str(s),
+            _ => try_box_str(default),
         }
     }
 
@@ -350,8 +350,8 @@ impl<'a> ConfigBuilder<'a> {
         let device_id = self.required(Field::DeviceId)?;
         let device_model = self.required(Field::DeviceModel)?;
         let firmware_version = self.required(Field::FirmwareVersion)?;
-        let endpoint_url = self.or_default(Field::EndpointUrl, DEFAULT_ENDPOINT_URL);
-        let environment = self.or_default(Field::Environment, DEFAULT_ENVIRONMENT);
+        let endpoint_url = self.or_default(Field::EndpointUrl, DEFAULT_ENDPOINT_URL)?;
+        let environment = self.or_default(Field::Environment, DEFAULT_ENVIRONMENT)?;
 
         let batch_size = match self.int(Field::BatchSize) {
             Some(v) if v > 0 => (v.min(i64::from(MAX_BATCH_SIZE))) as u32,

@@ -180,6 +180,21 @@ impl Error {
 
 pub type Result<T> = core::result::Result<T, Error>;
 
+/// `out of memory`, for a failed allocation (never a panic: on a board the heap can be full
+/// or locked, and the SDK must not take the firmware down with it).
+pub const OUT_OF_MEMORY: Error = Error::status(Status::OutOfMemory);
+
+/// A heap copy of `s` that reports a failed allocation instead of aborting.
+pub fn try_box_str(s: &str) -> Result<alloc::boxed::Box<str>> {
+    let mut bytes = alloc::vec::Vec::new();
+    bytes.try_reserve_exact(s.len()).map_err(|_| OUT_OF_MEMORY)?;
+    bytes.extend_from_slice(s.as_bytes());
+    // The bytes are a copy of a `str`, so they are UTF-8; the fallback is unreachable.
+    alloc::string::String::from_utf8(bytes)
+        .map(alloc::string::String::into_boxed_str)
+        .map_err(|_| OUT_OF_MEMORY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
