@@ -7,7 +7,7 @@
 //! is skipped (`wrap` marks where the data stops). That keeps every record readable in place,
 //! so encoding a batch copies nothing.
 //!
-//! The few indices below live in [`Queue`] (a fixed 40 bytes whatever the queue holds); the
+//! The few indices and counters below live in [`Queue`] (72 bytes whatever the queue holds); the
 //! buffer holds only records. The buffer itself is handed in again on every call, because
 //! MicroPython's `bytearray` may move between calls; a buffer whose length changed is
 //! refused. Records are validated when read, so a buffer the application scribbled over
@@ -410,6 +410,11 @@ mod tests {
             assert_eq!(tags(&q, &buf), model.iter().copied().collect::<Vec<_>>());
             assert!(q.stats().bytes_used <= 512);
         }
+    }
+
+    #[test]
+    fn bookkeeping_outside_the_buffer_is_fixed_and_small() {
+        assert_eq!(core::mem::size_of::<Queue>(), 72);
     }
 
     #[test]
