@@ -68,3 +68,18 @@ def test_ca(der=False):
         raise AssertionError("no test CA: run the suite through tests/e2e/with-collectors.sh")
     with open(path, "rb" if der else "r") as f:
         return f.read()
+
+
+RUNTIME = "micropython" if __import__("sys").implementation.name == "micropython" else "cpython"
+_serial = [0]
+
+
+def unique_device(tag):
+    """A device id unique to this run, so tests sharing a collector can tell their events apart."""
+    _serial[0] += 1
+    return "%s-%s-%d-%d" % (RUNTIME, tag, _serial[0], now_ms() % 1000000)
+
+
+def events_of(collector, device):
+    """The events `collector` accepted from `device`, in order."""
+    return [e for e in delivered(collector) if e["properties"].get("$device_id") == device]

@@ -1,21 +1,11 @@
 """End to end: the SDK against honch-collector on 127.0.0.1 (tests/e2e/with-collectors.sh
 starts one collector per fault script of tests/e2e/collectors.json)."""
 
-import sys
-
 import honch
 import _honch_core
 from check import eq, true, raises
-from e2e import API_KEY, endpoint, delivered, now_ms, elapsed_ms, sleep_ms
-
-RUNTIME = "micropython" if sys.implementation.name == "micropython" else "cpython"
-_serial = [0]
-
-
-def device(tag):
-    """A device id unique to this test run, so shared collectors can be filtered."""
-    _serial[0] += 1
-    return "%s-%s-%d-%d" % (RUNTIME, tag, _serial[0], now_ms() % 1000000)
+from e2e import API_KEY, RUNTIME, endpoint, events_of, now_ms, elapsed_ms, sleep_ms
+from e2e import unique_device as device
 
 
 def client(collector, dev, **kw):
@@ -31,10 +21,6 @@ def client(collector, dev, **kw):
     )
     config.update(kw)
     return honch.Honch(**config)
-
-
-def events_of(collector, dev):
-    return [e for e in delivered(collector) if e["properties"].get("$device_id") == dev]
 
 
 def names(events):

@@ -1,19 +1,13 @@
 """HTTPS end to end: certificates made at test time (tests/tls/make-certs.sh), collectors
 serving them (tests/e2e/with-collectors.sh), the SDK verifying chain, dates and host name."""
 
-import sys
-
 import honch
 from check import eq, true, raises
-from e2e import API_KEY, endpoint, delivered, now_ms, elapsed_ms, test_ca
-
-RUNTIME = "micropython" if sys.implementation.name == "micropython" else "cpython"
-_serial = [0]
+from e2e import API_KEY, endpoint, events_of, now_ms, elapsed_ms, test_ca, unique_device
 
 
 def device(tag):
-    _serial[0] += 1
-    return "%s-tls-%s-%d-%d" % (RUNTIME, tag, _serial[0], now_ms() % 1000000)
+    return unique_device("tls-" + tag)
 
 
 def client(collector, dev, **kw):
@@ -29,10 +23,6 @@ def client(collector, dev, **kw):
     )
     config.update(kw)
     return honch.Honch(**config)
-
-
-def events_of(collector, dev):
-    return [e for e in delivered(collector) if e["properties"].get("$device_id") == dev]
 
 
 def test_a_trusted_chain_delivers_events():
