@@ -112,10 +112,6 @@ impl Queue {
         self.count == 0
     }
 
-    pub fn capacity(&self) -> u32 {
-        self.capacity
-    }
-
     pub fn stats(&self) -> QueueStats {
         QueueStats {
             depth: self.count,

@@ -1,50 +1,22 @@
 //! The `honch-collector` binary end to end over loopback: capture contract, scripted
 //! faults, output format, and survival of broken clients.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{message, status_of};
+use common::{message, status_of, Collector};
 use honch::packed::PackedWriter;
 use honch::wire::{write_frame_range, SourceType};
 
 const KEY: &str = "phc_test";
 
-/// Kills the collector if a test fails before it exits by itself.
-struct Collector {
-    child: Child,
-    port: u16,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A plain-HTTP collector with extra arguments.
 fn start(extra: &[&str]) -> Collector {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_honch-collector"))
-        .args(["--port", "0", "--api-key", KEY])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("collector starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("first line");
-    let port = first
-        .trim_end()
-        .strip_prefix("honch-collector listening on http://127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    Collector { child, port, stdout }
+    common::start(KEY, extra)
 }
 
 fn frame(message: &[u8], id: u32, start: usize, end: usize) -> Vec<u8> {

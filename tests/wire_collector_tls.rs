@@ -5,13 +5,13 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::status_of;
+use common::{status_of, Collector};
 use honch::packed::PackedWriter;
 use honch::wire::{write_frame, SourceType};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -48,39 +48,12 @@ fn cert(name: &str) -> String {
     certs().join(name).to_str().expect("UTF-8 path").to_owned()
 }
 
-/// Kills the collector if a test fails before it exits by itself.
-struct Collector {
-    child: Child,
-    port: u16,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A collector serving the test certificate `name` over HTTPS.
 fn start(name: &str, extra: &[&str]) -> Collector {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_honch-collector"))
-        .args(["--port", "0", "--api-key", KEY])
-        .args(["--tls-cert", &cert(&format!("{name}.pem"))])
-        .args(["--tls-key", &cert(&format!("{name}.key"))])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("collector starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("first line");
-    let port = first
-        .trim_end()
-        .strip_prefix("honch-collector listening on https://127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    Collector { child, port, stdout }
+    let (cert_file, key_file) = (cert(&format!("{name}.pem")), cert(&format!("{name}.key")));
+    let mut args = vec!["--tls-cert", cert_file.as_str(), "--tls-key", key_file.as_str()];
+    args.extend_from_slice(extra);
+    common::start(KEY, &args)
 }
 
 fn client_config(versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ClientConfig> {

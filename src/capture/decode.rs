@@ -23,9 +23,8 @@ use super::frame::varint_reject;
 use super::{CaptureLimits, Reject};
 use crate::varint::{get_uvarint, unzigzag};
 use crate::wire::encode::{
-    context_id, reserved_property_id, tag, BATTERY_LEVEL_RANGE, FLAG_CONTEXT_PROMOTES_PROPERTIES,
-    FORMAT_VERSION, MESSAGE_KIND_EVENT_BATCH, PROMOTED_CONTEXT_NAMES, RESERVED_PROPERTY_NAMES,
-    WIFI_RSSI_RANGE,
+    context_id, tag, BATTERY_LEVEL_RANGE, FLAG_CONTEXT_PROMOTES_PROPERTIES, FORMAT_VERSION,
+    MESSAGE_KIND_EVENT_BATCH, PROMOTED_CONTEXT_NAMES, RESERVED_PROPERTY_NAMES, WIFI_RSSI_RANGE,
 };
 
 /// A property or map key as sent.
@@ -529,9 +528,4 @@ impl DecodedMessage {
             "string_table": self.strings,
         })
     }
-}
-
-/// Whether `name` is one a custom key may not spell (for callers building messages).
-pub fn is_reserved_or_promoted(name: &str) -> bool {
-    reserved_property_id(name).is_some() || PROMOTED_CONTEXT_NAMES.contains(&name)
 }
