@@ -89,11 +89,10 @@ fn main() {
         .allowlist_function("nlr_jump")
         .allowlist_function("qstr_(data|str)")
         .allowlist_function("mp_obj_get_type")
-        .allowlist_function("mp_obj_new_(str|dict|int_from_uint|int_from_ll)")
+        .allowlist_function("mp_obj_new_(str|bytes|dict|int_from_uint|int_from_ll)")
         .allowlist_function("mp_obj_dict_store")
         .allowlist_function("mp_map_lookup")
         .allowlist_function("mp_get_buffer")
-        .allowlist_function("mp_obj_float_get")
         .allowlist_function("mp_obj_get_array")
         .allowlist_function("mp_obj_is_callable")
         .allowlist_function("mp_obj_exception_(make_new|print|attr)")
@@ -114,7 +113,7 @@ fn main() {
         .allowlist_type("mp_obj_(type|base|dict|module|str|int|tuple|list|fun_builtin_var|float)_t")
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
-        .allowlist_var("mp_type_(type|module|dict|ordereddict|str|bytes|bytearray|memoryview|int|float|bool|list|tuple|NoneType|fun_builtin_var|Exception|BaseException|TypeError|OSError|ValueError|bytes)");
+        .allowlist_var("mp_type_(type|module|dict|str|bytes|bytearray|memoryview|int|bool|list|tuple|NoneType|fun_builtin_var|Exception|KeyboardInterrupt|BaseException|TypeError|OSError|ValueError|bytes)");
     for name in qstr_names(&here.join("c/honch_usermod.c")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }

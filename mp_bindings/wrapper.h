@@ -10,11 +10,13 @@
 #include "py/objexcept.h"
 #include "py/mpz.h"
 #include "py/qstr.h"
+#include "py/mperrno.h"
 
 // Compile-time facts of this build, as enum constants so bindgen turns them into Rust consts.
 enum honch_mp_config {
     HONCH_OBJ_REPR = MICROPY_OBJ_REPR,
     HONCH_OBJ_REPR_A = MICROPY_OBJ_REPR_A,
+    HONCH_OBJ_IMMEDIATE_OBJS = MICROPY_OBJ_IMMEDIATE_OBJS,
     HONCH_LONGINT_IMPL = MICROPY_LONGINT_IMPL,
     HONCH_LONGINT_IMPL_MPZ = MICROPY_LONGINT_IMPL_MPZ,
     HONCH_LONGINT_IMPL_NONE = MICROPY_LONGINT_IMPL_NONE,
@@ -29,9 +31,19 @@ enum honch_mp_config {
 #endif
     HONCH_BUFFER_RW = MP_BUFFER_RW,
     HONCH_MAP_LOOKUP = MP_MAP_LOOKUP,
+    // The port's errno values (newlib's differ from Linux's: EINPROGRESS is 119 on esp32).
+    HONCH_EAGAIN = MP_EAGAIN,
+    HONCH_EINPROGRESS = MP_EINPROGRESS,
+    HONCH_ETIMEDOUT = MP_ETIMEDOUT,
+    HONCH_ECONNREFUSED = MP_ECONNREFUSED,
 };
 
-// The C trampolines of c/honch_usermod.c.
+// The C functions of c/honch_usermod.c.
 mp_obj_t honch_nlr_protect(void (*fn)(void *), void *ctx);
 mp_uint_t honch_hal_ticks_ms(void);
 uint64_t honch_hal_time_ns(void);
+mp_obj_t honch_native_value(mp_obj_t o);
+bool honch_is_dict(mp_obj_t o);
+bool honch_float_value(mp_obj_t o, double *value);
+bool honch_stack_has_room(size_t bytes);
+NORETURN void honch_fatal(void);

@@ -5,6 +5,9 @@
 #include "py/runtime.h"
 #include "py/nlr.h"
 #include "py/mphal.h"
+#include "py/mperrno.h"
+#include "py/objtype.h"
+#include "py/cstack.h"
 
 #ifdef NO_QSTR
 // Seen only by the qstr scanner (it preprocesses with -DNO_QSTR): interns every name the Rust
@@ -138,11 +141,88 @@ mp_obj_t honch_nlr_protect(void (*fn)(void *), void *ctx) {
     return MP_OBJ_FROM_PTR(nlr.ret_val);
 }
 
-// Ports may implement these HAL functions as static inline; these give Rust a real symbol.
+// Ports may implement this HAL function as static inline; this gives Rust a real symbol.
 mp_uint_t honch_hal_ticks_ms(void) {
     return mp_hal_ticks_ms();
 }
 
+// The real-time clock in nanoseconds since 1970-01-01, whatever the port's own epoch is
+// (mp_hal_time_ns counts from 2000-01-01 on esp32, stm32, samd, nrf, renesas, ...).
 uint64_t honch_hal_time_ns(void) {
-    return mp_hal_time_ns();
+    uint64_t ns = mp_hal_time_ns();
+    #if !MICROPY_EPOCH_IS_1970
+    ns += 946684800ULL * 1000000000ULL;
+    #endif
+    return ns;
+}
+
+// The native object inside `o` when `o` is an instance of a Python class derived from one
+// of the built-in value types (class Name(str): ...); NULL for anything else. The caller
+// reads the result by its exact type. Never raises and runs no Python code.
+mp_obj_t honch_native_value(mp_obj_t o) {
+    static const mp_obj_type_t *const natives[] = {
+        &mp_type_str, &mp_type_int, &mp_type_dict, &mp_type_list, &mp_type_tuple,
+        &mp_type_bytes, &mp_type_bytearray,
+        #if MICROPY_PY_BUILTINS_FLOAT
+        &mp_type_float,
+        #endif
+        #if MICROPY_PY_COLLECTIONS_ORDEREDDICT
+        &mp_type_ordereddict,
+        #endif
+    };
+    const mp_obj_type_t *type = mp_obj_get_type(o);
+    if (!mp_obj_is_instance_type(type)) {
+        return MP_OBJ_NULL;
+    }
+    for (size_t i = 0; i < MP_ARRAY_SIZE(natives); i++) {
+        if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(type), MP_OBJ_FROM_PTR(natives[i]))) {
+            return ((mp_obj_instance_t *)MP_OBJ_TO_PTR(o))->subobj[0];
+        }
+    }
+    return MP_OBJ_NULL;
+}
+
+// Whether `o` is a dict the binding reads directly: dict, or OrderedDict where the firmware
+// has it (MICROPY_PY_COLLECTIONS_ORDEREDDICT).
+bool honch_is_dict(mp_obj_t o) {
+    const mp_obj_type_t *type = mp_obj_get_type(o);
+    #if MICROPY_PY_COLLECTIONS_ORDEREDDICT
+    if (type == &mp_type_ordereddict) {
+        return true;
+    }
+    #endif
+    return type == &mp_type_dict;
+}
+
+// A float object's value, widened to double; false for anything else, and always false on
+// firmware built without floats (MICROPY_FLOAT_IMPL_NONE).
+bool honch_float_value(mp_obj_t o, double *value) {
+    #if MICROPY_PY_BUILTINS_FLOAT
+    if (mp_obj_is_float(o)) {
+        *value = (double)mp_obj_float_get(o);
+        return true;
+    }
+    #else
+    (void)o;
+    (void)value;
+    #endif
+    return false;
+}
+
+// Whether at least `bytes` of C stack are left before the port's limit (always true where
+// the port does not check its stack). Uploads keep a few KB of locals, and thread stacks on
+// boards are small.
+bool honch_stack_has_room(size_t bytes) {
+    #if MICROPY_STACK_CHECK
+    return mp_cstack_usage() + bytes < MP_STATE_THREAD(stack_limit);
+    #else
+    (void)bytes;
+    return true;
+    #endif
+}
+
+// The Rust panic handler ends here: MicroPython's own fatal path (ports reset or exit),
+// never libc's abort(), which bare-metal ports do not link.
+NORETURN void honch_fatal(void) {
+    nlr_jump_fail(NULL);
 }

@@ -40,16 +40,14 @@ unsafe impl GlobalAlloc for GcHeap {
 #[global_allocator]
 static HEAP: GcHeap = GcHeap;
 
-extern "C" {
-    fn abort() -> !;
-}
-
-/// A panic is a bug: stop, rather than unwind into C (which would be undefined behaviour).
-/// The firmware profile builds with `panic = "abort"` and no message formatting is kept.
+/// A panic is a bug: stop through MicroPython's fatal path (the port resets or exits),
+/// rather than unwind into C (undefined behaviour) or call libc's `abort()` (absent from
+/// ports linked with `-nostdlib`, a busy loop in newlib's). The firmware profile builds with
+/// `panic = "abort"` and keeps no message formatting.
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    // SAFETY: abort() is the C library's; it does not return.
-    unsafe { abort() }
+    // SAFETY: honch_fatal (c/honch_usermod.c) calls nlr_jump_fail, which does not return.
+    unsafe { sys::honch_fatal() }
 }
 
 /// The prebuilt `core` for hosted targets refers to this symbol even with `panic = "abort"`.

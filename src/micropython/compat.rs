@@ -29,8 +29,7 @@ unsafe extern "C" fn make_new(
         if n_args != 1 || n_kw != 0 {
             return Err(NOT_A_DICT.into());
         }
-        // SAFETY: MicroPython passes exactly n_args (1) objects here.
-        let config = unsafe { *args };
+        let config = obj::args(args, n_args).first().copied().ok_or(NOT_A_DICT)?;
         let map = obj::dict_map(config).ok_or(NOT_A_DICT)?;
         // The dict's pairs become the keyword pairs `Honch(**config)` would get.
         let mut pairs = [obj::NULL; 2 * 24];
@@ -65,35 +64,23 @@ pub(super) unsafe extern "C" fn report_log_error(
 }
 
 /// A report value: a str, or absent/None.
-fn field(map: &sys::mp_map_t, key: u32) -> Result<Option<&'static str>> {
-    // SAFETY: a lookup (no insertion) in a valid map never raises.
-    let elem = unsafe {
-        sys::mp_map_lookup(
-            map as *const _ as *mut _,
-            obj::qstr_obj(key),
-            sys::HONCH_MAP_LOOKUP as _,
-        )
-    };
-    if elem.is_null() {
-        return Ok(None);
+fn field(map: &sys::mp_map_t, key: &str) -> Result<Option<&'static str>> {
+    match obj::map_get(map, key) {
+        None => Ok(None),
+        Some(value) if value == obj::NONE => Ok(None),
+        Some(value) => Ok(Some(
+            obj::str_data(value).ok_or(Error::invalid("report values must be str"))?,
+        )),
     }
-    // SAFETY: a non-null lookup result points at a filled element.
-    let value = unsafe { (*elem).value };
-    if value == obj::NONE {
-        return Ok(None);
-    }
-    Ok(Some(
-        obj::str_data(value).ok_or(Error::invalid("report values must be str"))?,
-    ))
 }
 
 pub(super) unsafe extern "C" fn report_crash(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish((|| {
         let (this, [report]) = method_args(n_args, args, kw, [sys::MP_QSTR_report], 1)?;
         let map = obj::dict_map(report).ok_or(REPORT_NOT_A_DICT)?;
-        let message = field(map, sys::MP_QSTR_message)?;
-        let type_name = field(map, sys::MP_QSTR_type)?;
-        let backtrace = field(map, sys::MP_QSTR_backtrace)?;
+        let message = field(map, "message")?;
+        let type_name = field(map, "type")?;
+        let backtrace = field(map, "backtrace")?;
         with_client(this, |client, buf| {
             client.report_crash(buf, &MpClock, type_name, message, backtrace)?;
             Ok(obj::NONE)

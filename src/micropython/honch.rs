@@ -3,6 +3,7 @@
 
 use core::ffi::c_void;
 use core::mem::size_of;
+use core::ptr::{addr_of, addr_of_mut};
 
 use honch_mp_sys as sys;
 
@@ -11,10 +12,10 @@ use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, Slots};
 use super::lifecycle::{
     flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
 };
-use super::obj::{self, builtin_type, qstr_rom, Obj, Qstr};
-use super::platform;
+use super::obj::{self, builtin_type, qstr_rom, Obj};
+use super::platform::{self, catch};
 use super::props::{MpPair, MpProps};
-use super::raise::{finish, Raise, Result};
+use super::raise::{finish, Name, Raise, Result};
 use crate::client::Client;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
 use crate::record;
@@ -23,15 +24,19 @@ use crate::status::{Error, Status};
 /// The instance: a GC object. `buffer` and `connectivity_callback` keep those objects alive
 /// (the GC scans this object); `client` holds the core state, whose few heap blocks come
 /// from the GC heap too (see `alloc.rs`).
+///
+/// Only [`with_instance`] touches an instance, through raw field pointers: a call that
+/// re-enters from Python code (a callback) while another call runs reads `busy` alone and
+/// never makes a second reference to the instance or its client.
 #[repr(C)]
 pub(super) struct HonchObj {
     base: ObjBase,
     buffer: Obj,
-    pub(super) connectivity_callback: Obj,
+    connectivity_callback: Obj,
     /// The `sys.excepthook` wrapper `install_error_hook()` installed, or NULL.
-    pub(super) error_hook: Obj,
-    /// `ca_certs` (the object the caller gave), or NULL for the bundled anchor.
-    pub(super) ca_certs: Obj,
+    error_hook: Obj,
+    /// `ca_certs` as a `bytes` or `str` object, or NULL for the bundled anchor.
+    ca_certs: Obj,
     /// Set while a method runs, so a re-entrant call (from a callback) gets `BUSY`.
     busy: bool,
     client: Client,
@@ -45,21 +50,33 @@ const POSITIONAL: Error = Error::invalid("Honch() takes keyword arguments only")
 const NOT_A_CLIENT: Error = Error::invalid("method called on an object that is not a Honch client");
 const NO_MEMORY: Error = Error::new(Status::OutOfMemory, "out of memory");
 
-/// The buffer's address range, to refuse it as a property value.
-fn range(buf: &[u8]) -> (usize, usize) {
-    let start = buf.as_ptr() as usize;
-    (start, start + buf.len())
-}
-
 unsafe extern "C" fn make_new(
     _ty: *const sys::mp_obj_type_t,
     n_args: usize,
     n_kw: usize,
     args: *const Obj,
 ) -> Obj {
-    // SAFETY: MicroPython passes n_args positional objects followed by n_kw key/value pairs.
-    let args = unsafe { core::slice::from_raw_parts(args, n_args + 2 * n_kw) };
-    finish(construct(HONCH_TYPE.as_type(), n_args, args))
+    finish(construct(
+        HONCH_TYPE.as_type(),
+        n_args,
+        obj::args(args, n_args + 2 * n_kw),
+    ))
+}
+
+/// `ca_certs` as the firmware's TLS module takes it: a `str` or `bytes` object as given,
+/// anything else (`bytearray`, `memoryview`, a subclass) copied into a new `bytes` now, so
+/// that a later change to the caller's object cannot reach the client either.
+fn certificates_object(given: Obj) -> Result<Obj> {
+    let exact = |t| obj::is_type(given, t);
+    if given.is_null() || exact(builtin_type!(mp_type_str)) || exact(builtin_type!(mp_type_bytes)) {
+        return Ok(given);
+    }
+    let data: &[u8] = match obj::str_data(given) {
+        Some(text) => text.as_bytes(),
+        None => obj::buffer(given, false).map_or(&[], |b| &*b),
+    };
+    // SAFETY: copies `data` into a new bytes object, under catch (it may raise MemoryError).
+    catch(|| unsafe { sys::mp_obj_new_bytes(data.as_ptr(), data.len()) }).map_err(Raise::Exception)
 }
 
 /// Builds an instance of `ty` (`Honch`, or the compatibility `Client`) from keyword pairs.
@@ -76,12 +93,7 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
         let (key, value) = (pair[0], pair[1]);
         let name = obj::str_data(key).unwrap_or("");
         let Some(field) = config::field(name) else {
-            let q = if obj::is_qstr(key) {
-                (key as usize >> 3) as Qstr
-            } else {
-                sys::MP_QSTR_name as Qstr
-            };
-            return Err(Raise::SdkNamed(config::UNKNOWN_KEYWORD, q));
+            return Err(Raise::SdkNamed(config::UNKNOWN_KEYWORD, Name::new(name)));
         };
         let is_none = value == obj::NONE;
         match field.kind() {
@@ -101,7 +113,7 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
                         Some(Ok(i)) => Some(i),
                         // Beyond i64: certainly too large; the core names the field.
                         Some(Err(_)) => Some(i64::MAX),
-                        None if obj::is_type(value, builtin_type!(mp_type_int)) => Some(i64::MAX),
+                        None if obj::is_int(value) => Some(i64::MAX),
                         None => return Err(config::wrong_type(field).into()),
                     }
                 };
@@ -142,8 +154,10 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
     }
     let config = builder.finish()?;
     if !config.verify_tls {
-        platform::print_line(b"honch: warning: ", crate::trust::VERIFY_DISABLED_WARNING);
+        platform::print_line(b"honch: warning: ", crate::trust::VERIFY_DISABLED_WARNING)
+            .map_err(Raise::Exception)?;
     }
+    let ca_certs = certificates_object(ca_certs)?;
     if buffer.is_null() {
         return Err(config::missing(Field::EventBuffer).into());
     }
@@ -173,41 +187,159 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
     Ok(raw.cast())
 }
 
-/// Runs `f` on the instance `self_in` with its re-acquired event buffer.
-pub(super) fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result<T>) -> Result<T> {
-    with_instance(self_in, |this, buf| f(&mut this.client, buf))
+/// Where the event buffer's bytes are, as the buffer protocol reported them at one moment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct BufferGuard {
+    object: Obj,
+    start: usize,
+    len: usize,
 }
 
-/// Like [`with_client`], with the whole instance (its callback and hook fields).
-pub(super) fn with_instance<T>(
-    self_in: Obj,
-    f: impl FnOnce(&mut HonchObj, &mut [u8]) -> Result<T>,
-) -> Result<T> {
+impl BufferGuard {
+    fn read(object: Obj) -> Self {
+        let (start, len) = obj::buffer(object, true).map_or((0, 0), |b| (b.as_mut_ptr() as usize, b.len()));
+        Self { object, start, len }
+    }
+
+    /// Whether the buffer is still where it was: false once Python code resized it (a
+    /// `bytearray` then moves or shrinks, and the old bytes may belong to another object).
+    pub(super) fn unchanged(&self) -> bool {
+        *self == Self::read(self.object)
+    }
+}
+
+/// The buffer's address range, to refuse it as a property value.
+fn range(buf: &[u8]) -> (usize, usize) {
+    let start = buf.as_ptr() as usize;
+    (start, start + buf.len())
+}
+
+pub(super) const BUFFER_RESIZED: Error = Error::new(
+    Status::Io,
+    "event_buffer was resized while the call ran (by a callback or a __str__); nothing was written to it",
+);
+
+/// A method's hold on its instance, given by [`with_instance`]. It reaches the instance's
+/// fields through raw pointers and hands out the client and the event buffer only for as
+/// long as no Python code runs: after any (a callback, `str()`, an import) the buffer is
+/// asked for again with [`Instance::events`], which refuses a buffer that moved meanwhile.
+pub(super) struct Instance {
+    ptr: *mut HonchObj,
+    object: Obj,
+    /// The buffer as first acquired during this call.
+    acquired: Option<BufferGuard>,
+}
+
+impl Instance {
+    /// The instance object itself.
+    pub(super) fn object(&self) -> Obj {
+        self.object
+    }
+
+    pub(super) fn connectivity_callback(&self) -> Obj {
+        // SAFETY: `ptr` is a live HonchObj (see `with_instance`); reading one plain field.
+        unsafe { addr_of!((*self.ptr).connectivity_callback).read() }
+    }
+
+    pub(super) fn error_hook(&self) -> Obj {
+        // SAFETY: as above.
+        unsafe { addr_of!((*self.ptr).error_hook).read() }
+    }
+
+    pub(super) fn set_error_hook(&mut self, hook: Obj) {
+        // SAFETY: as above; writing one plain field of the instance this call holds.
+        unsafe { addr_of_mut!((*self.ptr).error_hook).write(hook) }
+    }
+
+    /// The event buffer's position now; an error if it moved since this call first looked.
+    pub(super) fn guard(&mut self) -> Result<BufferGuard> {
+        // SAFETY: as above.
+        let object = unsafe { addr_of!((*self.ptr).buffer).read() };
+        let now = BufferGuard::read(object);
+        match self.acquired {
+            Some(first) if first != now => Err(BUFFER_RESIZED.into()),
+            _ => {
+                self.acquired = Some(now);
+                Ok(now)
+            }
+        }
+    }
+
+    /// The core client alone (for calls that do not touch the queue).
+    pub(super) fn client(&mut self) -> &mut Client {
+        // SAFETY: `busy` guarantees this call is the only one using the client, and the
+        // reference lives no longer than `&mut self`.
+        unsafe { &mut *addr_of_mut!((*self.ptr).client) }
+    }
+
+    /// The client and the event buffer, acquired now. Use them only until Python code runs;
+    /// then call this again.
+    pub(super) fn events(&mut self) -> Result<(&mut Client, &mut [u8])> {
+        let guard = self.guard()?;
+        let buf: &mut [u8] = if guard.len == 0 {
+            &mut []
+        } else {
+            // SAFETY: the buffer protocol reported `len` writable bytes at `start` just now;
+            // the slice lives no longer than `&mut self`, during which no Python code runs
+            // (the transport re-checks the guard after each VM call and stops on a change).
+            unsafe { core::slice::from_raw_parts_mut(guard.start as *mut u8, guard.len) }
+        };
+        Ok((self.client(), buf))
+    }
+
+    /// A transport for one upload, with this client's TLS trust settings; it stops at the
+    /// first VM call after which the event buffer moved.
+    pub(super) fn transport(&mut self) -> Result<super::transport::MpTransport> {
+        let guard = self.guard()?;
+        // SAFETY: as in `connectivity_callback`.
+        let ca_certs = unsafe { addr_of!((*self.ptr).ca_certs).read() };
+        let verify = self.client().config().verify_tls;
+        Ok(super::transport::MpTransport::new(ca_certs, verify, guard))
+    }
+}
+
+/// Runs `f` on the instance `self_in` with its event buffer, acquired now.
+pub(super) fn with_client<T>(self_in: Obj, f: impl FnOnce(&mut Client, &mut [u8]) -> Result<T>) -> Result<T> {
+    with_instance(self_in, |this| {
+        let (client, buf) = this.events()?;
+        f(client, buf)
+    })
+}
+
+/// `BUSY` when another call on the instance `self_in` is running (for `run()`, which calls
+/// the user's function before it needs the instance).
+pub(super) fn check_not_busy(self_in: Obj) -> Result<()> {
+    with_instance(self_in, |_| Ok(()))
+}
+
+/// Runs `f` with a hold on the instance `self_in`; a call made while another one runs
+/// (re-entered from a callback) fails with `BUSY` and touches nothing but `busy`.
+///
+/// `f` must not let a VM exception escape (every raising call goes through `catch`), so
+/// that `busy` is always cleared.
+pub(super) fn with_instance<T>(self_in: Obj, f: impl FnOnce(&mut Instance) -> Result<T>) -> Result<T> {
     if !obj::is_type(self_in, HONCH_TYPE.as_type()) && !obj::is_type(self_in, CLIENT_TYPE.as_type()) {
         return Err(NOT_A_CLIENT.into());
     }
-    // SAFETY: `self_in` is a Honch instance, created by `construct`; the VM is single
-    // threaded and `busy` rules out re-entrant use, so this is the only reference.
-    let this = unsafe { &mut *(self_in as *mut HonchObj) };
-    if this.busy {
-        return Err(BUSY.into());
+    let ptr = self_in as *mut HonchObj;
+    // SAFETY: `self_in` is a Honch instance created by `construct`. `busy` is read and written
+    // through a raw field pointer, so a re-entrant call never aliases the outer call's
+    // borrow of the client.
+    unsafe {
+        if addr_of!((*ptr).busy).read() {
+            return Err(BUSY.into());
+        }
+        addr_of_mut!((*ptr).busy).write(true);
     }
-    let buf = obj::buffer(this.buffer, true).unwrap_or(&mut []);
-    this.busy = true;
-    let result = f(this, buf);
-    this.busy = false;
+    let mut instance = Instance {
+        ptr,
+        object: self_in,
+        acquired: None,
+    };
+    let result = f(&mut instance);
+    // SAFETY: as above.
+    unsafe { addr_of_mut!((*ptr).busy).write(false) };
     result
-}
-
-impl HonchObj {
-    pub(super) fn client(&mut self) -> &mut Client {
-        &mut self.client
-    }
-
-    /// A transport for one upload, with this client's TLS trust settings.
-    pub(super) fn transport(&self) -> super::transport::MpTransport {
-        super::transport::MpTransport::new(self.ca_certs, self.client.config().verify_tls)
-    }
 }
 
 /// Positional and keyword arguments of a method, by parameter name (`NULL` when absent).
@@ -219,35 +351,33 @@ pub(super) fn method_args<const N: usize>(
     names: [u32; N],
     required: usize,
 ) -> Result<(Obj, [Obj; N])> {
-    // SAFETY: MicroPython passes n_args ≥ 1 objects (self first), as the signature demands.
-    let args = unsafe { core::slice::from_raw_parts(args, n_args) };
+    let args = obj::args(args, n_args);
+    let Some((&this, args)) = args.split_first() else {
+        return Err(NOT_A_CLIENT.into());
+    };
     let mut out = [obj::NULL; N];
-    for (slot, &a) in out.iter_mut().zip(&args[1..]) {
+    for (slot, &a) in out.iter_mut().zip(args) {
         *slot = a;
     }
     // SAFETY: `kw` is the keyword map MicroPython built for this call (may be empty).
     let kw = unsafe { kw.as_ref() };
     if let Some(map) = kw {
-        let mut matched = 0;
-        for (i, name) in names.iter().enumerate() {
-            let key = obj::qstr_obj(*name);
-            // SAFETY: a lookup (no insertion) in a valid map never raises.
-            let elem =
-                unsafe { sys::mp_map_lookup(map as *const _ as *mut _, key, sys::HONCH_MAP_LOOKUP as _) };
-            if !elem.is_null() {
-                // SAFETY: a non-null lookup result points at a filled map element.
-                out[i] = unsafe { (*elem).value };
-                matched += 1;
+        // Matched by text, not mp_map_lookup: nothing here may call a key's __eq__.
+        for (key, value) in obj::map_entries(map) {
+            let given = obj::str_data(key).unwrap_or("");
+            let slot = names
+                .iter()
+                .position(|&q| obj::str_data(obj::qstr_obj(q)) == Some(given));
+            match slot {
+                Some(i) => out[i] = value,
+                None => return Err(Raise::UnexpectedKeyword(Name::new(given))),
             }
-        }
-        if matched != obj::map_len(map) {
-            return Err(Error::invalid("unexpected keyword argument").into());
         }
     }
     if let Some(i) = out[..required.min(N)].iter().position(|o| o.is_null()) {
-        return Err(Raise::MissingArgument(names[i] as Qstr));
+        return Err(Raise::MissingArgument(Name::of_qstr(names[i])));
     }
-    Ok((args[0], out))
+    Ok((this, out))
 }
 
 pub(super) fn text<'a>(o: Obj, err: Error) -> Result<&'a str> {

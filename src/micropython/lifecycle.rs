@@ -5,74 +5,85 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
-use super::honch::{method_args, text, with_client, with_instance, HonchObj};
+use super::honch::{method_args, text, with_client, with_instance, Instance};
 use super::layout::{ObjBase, ObjType, Slots};
 use super::obj::{self, builtin_type, Obj, Qstr};
-use super::platform::{protect, MpClock};
+use super::platform::{self, catch, MpClock};
 use super::raise::{finish, Raise, Result};
 use super::transport::MpTransport;
 use crate::client::Client;
 use crate::diagnostics::{format_printed_exception, LogLevel, BACKTRACE_MAX_BYTES, LAST_ERROR_LINE_BUF};
-use crate::status::Error;
+use crate::status::{Error, Status};
 
 /// The connectivity callback's answer: offline only when it returns something false.
 /// Its exceptions propagate unchanged.
-fn online(this: &HonchObj) -> Result<bool> {
-    let callback = this.connectivity_callback;
+fn online(callback: Obj) -> Result<bool> {
     if callback == obj::NONE || callback.is_null() {
         return Ok(true);
     }
-    let mut answer = true;
-    let exc = protect(|| {
-        // SAFETY: calling the user's callable with no arguments, under protect.
-        unsafe { answer = sys::mp_obj_is_true(sys::mp_call_function_0(callback)) };
-    });
-    match exc {
-        Some(e) => Err(Raise::Exception(e)),
-        None => Ok(answer),
-    }
+    // SAFETY: calling the user's callable with no arguments (and its __bool__), under catch.
+    catch(|| unsafe { sys::mp_obj_is_true(sys::mp_call_function_0(callback)) }).map_err(Raise::Exception)
 }
 
-/// Prints the log line of a new distinct failure on the runtime's stdout.
-fn log_failure(client: &mut Client) {
+/// Prints the log line of a new distinct failure on the runtime's stdout. Returns what
+/// printing raised (a USB console may deliver a Ctrl-C there), to raise once the call has
+/// cleaned up.
+fn log_failure(client: &mut Client) -> Option<Obj> {
     let mut line = [0u8; LAST_ERROR_LINE_BUF];
-    if let Some((level, text)) = client.take_log_line(&mut line) {
-        let prefix: &[u8] = if level == LogLevel::Error {
-            b"honch: error: "
-        } else {
-            b"honch: warning: "
-        };
-        for part in [prefix, text.as_bytes(), b"\n"] {
-            // SAFETY: printing bytes through the platform printer; it does not raise.
-            unsafe { sys::mp_print_strn(&sys::mp_plat_print, part.as_ptr().cast(), part.len(), 0, 0, 0) };
-        }
-    }
+    let (level, text) = client.take_log_line(&mut line)?;
+    let prefix: &[u8] = if level == LogLevel::Error {
+        b"honch: error: "
+    } else {
+        b"honch: warning: "
+    };
+    platform::print_line(prefix, text).err()
 }
 
-/// Runs an upload step with a fresh transport; re-raises a non-network exception (such
-/// as Ctrl-C) that interrupted it.
+/// Whether the connectivity callback is asked before an upload (`shutdown()` ignores it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connectivity {
+    Ask,
+    Ignore,
+}
+
+/// Runs an upload step with a fresh transport. Python code runs first (the connectivity
+/// callback), then the buffer is acquired; the transport stops at the first VM call after
+/// which the buffer moved, and that is raised as `StorageError`. A non-network exception
+/// that interrupted the I/O (Ctrl-C) is raised again once everything is cleaned up.
 fn upload(
     self_in: Obj,
+    connectivity: Connectivity,
     step: impl FnOnce(&mut Client, &mut [u8], &mut MpTransport, bool) -> crate::status::Result<()>,
 ) -> Result<Obj> {
-    with_instance(self_in, |this, buf| {
-        let online = online(this)?;
-        let mut net = this.transport();
-        let result = step(this.client(), buf, &mut net, online);
-        log_failure(this.client());
-        let raised = net.raised;
+    platform::check_stack_for_upload()?;
+    with_instance(self_in, |this| {
+        let online = match connectivity {
+            Connectivity::Ask => online(this.connectivity_callback())?,
+            Connectivity::Ignore => true,
+        };
+        let mut net = this.transport()?;
+        let (client, buf) = this.events()?;
+        let result = step(client, buf, &mut net, online);
+        let printed = log_failure(client);
+        let (raised, buffer_moved) = (net.raised, net.buffer_moved);
         drop(net);
+        if buffer_moved {
+            return Err(super::honch::BUFFER_RESIZED.into());
+        }
         if !raised.is_null() {
             return Err(Raise::Exception(raised));
         }
         result?;
-        Ok(obj::NONE)
+        match printed {
+            Some(exc) => Err(Raise::Exception(exc)),
+            None => Ok(obj::NONE),
+        }
     })
 }
 
 pub(super) unsafe extern "C" fn tick(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish(method_args(n_args, args, kw, [], 0).and_then(|(this, [])| {
-        upload(this, |client, buf, net, online| {
+        upload(this, Connectivity::Ask, |client, buf, net, online| {
             client.tick(buf, &MpClock, net, online)
         })
     }))
@@ -80,17 +91,18 @@ pub(super) unsafe extern "C" fn tick(n_args: usize, args: *const Obj, kw: *mut s
 
 pub(super) unsafe extern "C" fn flush(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     finish(method_args(n_args, args, kw, [], 0).and_then(|(this, [])| {
-        upload(this, |client, buf, net, online| {
+        upload(this, Connectivity::Ask, |client, buf, net, online| {
             client.flush(buf, &MpClock, net, online)
         })
     }))
 }
 
 pub(super) unsafe extern "C" fn shutdown(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
-    finish(
-        method_args(n_args, args, kw, [], 0)
-            .and_then(|(this, [])| upload(this, |client, buf, net, _| client.shutdown(buf, &MpClock, net))),
-    )
+    finish(method_args(n_args, args, kw, [], 0).and_then(|(this, [])| {
+        upload(this, Connectivity::Ignore, |client, buf, net, _| {
+            client.shutdown(buf, &MpClock, net)
+        })
+    }))
 }
 
 /// `report_log_error` with its arguments as objects (`component` may be NULL or None); the
@@ -144,8 +156,8 @@ pub(super) unsafe extern "C" fn last_error(n_args: usize, args: *const Obj, kw: 
     let entries = [
         (sys::MP_QSTR_status, new_str(e.status.text())),
         (sys::MP_QSTR_reason, new_str(e.reason.as_str())),
-        (sys::MP_QSTR_http, obj::small_int(e.http as isize)),
-        (sys::MP_QSTR_os_error, obj::small_int(e.os_error as isize)),
+        (sys::MP_QSTR_http, obj::int(i64::from(e.http))),
+        (sys::MP_QSTR_os_error, obj::int(i64::from(e.os_error))),
         (sys::MP_QSTR_message, text_or_none(e.message())),
         (sys::MP_QSTR_component, text_or_none(e.component)),
     ];
@@ -164,33 +176,45 @@ fn is_exception(exc: Obj) -> bool {
     unsafe { sys::mp_obj_is_subclass_fast(obj::type_of(exc).cast(), builtin_type!(mp_type_Exception).cast()) }
 }
 
-/// Queues the client's `$crash` for `exc`: its type name, `str(exc)` (or `Type()` when
-/// empty) and the backtrace MicroPython prints for it. Best effort: failures are ignored.
-fn report_exception(client: &mut Client, buf: &mut [u8], exc: Obj) {
+/// What a `$crash` says about an exception, obtained by running Python code (`str(exc)`,
+/// `sys.print_exception`). Each part is NULL when getting it raised (a `__str__` that
+/// raises, a `MemoryError` on a full heap): the type name alone is then reported. The objects
+/// live on the GC heap, held by this frame (the GC scans the C stack).
+struct CrashText {
+    message: Obj,
+    printed: Obj,
+}
+
+fn describe(exc: Obj) -> CrashText {
+    // SAFETY: str(exc), under catch.
+    let message = catch(|| unsafe { sys::mp_call_function_1(builtin_type!(mp_type_str) as Obj, exc) });
+    // SAFETY: sys.print_exception(exc, io.StringIO()).getvalue(), under catch.
+    let printed = catch(|| unsafe {
+        let io = sys::mp_import_name(sys::MP_QSTR_io as Qstr, obj::NONE, obj::small_int(0));
+        let string_io = sys::mp_load_attr(io, sys::MP_QSTR_StringIO as Qstr);
+        let sink = sys::mp_call_function_0(string_io);
+        let sys_mod = sys::mp_import_name(sys::MP_QSTR_sys as Qstr, obj::NONE, obj::small_int(0));
+        let print_exception = sys::mp_load_attr(sys_mod, sys::MP_QSTR_print_exception as Qstr);
+        let args = [exc, sink];
+        sys::mp_call_function_n_kw(print_exception, 2, 0, args.as_ptr());
+        let mut dest = [obj::NULL; 2];
+        sys::mp_load_method(sink, sys::MP_QSTR_getvalue as Qstr, dest.as_mut_ptr());
+        sys::mp_call_method_n_kw(0, 0, dest.as_ptr())
+    });
+    CrashText {
+        message: message.unwrap_or(obj::NULL),
+        printed: printed.unwrap_or(obj::NULL),
+    }
+}
+
+/// Queues the client's `$crash` for `exc` with what `describe` obtained. Python code ran
+/// before this, so the buffer is acquired here, and a buffer that moved is refused.
+fn queue_crash(this: &mut Instance, exc: Obj, text: &CrashText) -> Result<()> {
     let ty = obj::type_of(exc);
     // SAFETY: `ty` is a valid type object; its name is a qstr.
     let type_name = obj::str_data(obj::qstr_obj(u32::from(unsafe { (*ty).name }))).unwrap_or("Exception");
-    let mut message_obj = obj::NULL;
-    let mut printed = obj::NULL;
-    let _ = protect(|| {
-        // SAFETY: str(exc) and sys.print_exception(exc, io.StringIO()), under protect.
-        unsafe {
-            let str_type = builtin_type!(mp_type_str) as Obj;
-            message_obj = sys::mp_call_function_1(str_type, exc);
-            let io = sys::mp_import_name(sys::MP_QSTR_io as Qstr, obj::NONE, obj::small_int(0));
-            let string_io = sys::mp_load_attr(io, sys::MP_QSTR_StringIO as Qstr);
-            let sink = sys::mp_call_function_0(string_io);
-            let sys_mod = sys::mp_import_name(sys::MP_QSTR_sys as Qstr, obj::NONE, obj::small_int(0));
-            let print_exception = sys::mp_load_attr(sys_mod, sys::MP_QSTR_print_exception as Qstr);
-            let args = [exc, sink];
-            sys::mp_call_function_n_kw(print_exception, 2, 0, args.as_ptr());
-            let mut dest = [obj::NULL; 2];
-            sys::mp_load_method(sink, sys::MP_QSTR_getvalue as Qstr, dest.as_mut_ptr());
-            printed = sys::mp_call_method_n_kw(0, 0, dest.as_ptr());
-        }
-    });
     let mut fallback = [0u8; 70];
-    let message = match obj::str_data(message_obj) {
+    let message = match obj::str_data(text.message) {
         Some(m) if !m.is_empty() => m,
         _ => {
             let n = type_name.len().min(fallback.len() - 2);
@@ -200,47 +224,79 @@ fn report_exception(client: &mut Client, buf: &mut [u8], exc: Obj) {
         }
     };
     let mut trace = [0u8; BACKTRACE_MAX_BYTES];
-    let backtrace = obj::str_data(printed).and_then(|text| format_printed_exception(text, &mut trace));
-    let _ = client.report_crash(buf, &MpClock, Some(type_name), Some(message), backtrace);
+    let backtrace = obj::str_data(text.printed).and_then(|t| format_printed_exception(t, &mut trace));
+    let (client, buf) = this.events()?;
+    client.report_crash(buf, &MpClock, Some(type_name), Some(message), backtrace)?;
+    Ok(())
+}
+
+/// An error that means the event buffer is unusable (resized): raised instead of being
+/// ignored, since no crash can be recorded any more.
+fn is_buffer_error(e: &Raise) -> bool {
+    matches!(e, Raise::Sdk(err) if err.status == Status::Io)
 }
 
 pub(super) unsafe extern "C" fn run(n_args: usize, args: *const Obj, kw: *mut sys::mp_map_t) -> Obj {
     const TOO_MANY: Error = Error::invalid("run(): too many arguments (at most 32)");
-    // SAFETY: MicroPython passes self, the function and its positional arguments.
-    let args = unsafe { core::slice::from_raw_parts(args, n_args) };
+    let args = obj::args(args, n_args);
+    let [this, function, positional @ ..] = args else {
+        return finish(Err(Error::invalid("run() needs a function to call").into()));
+    };
+    let (this, function) = (*this, *function);
+    if let Err(e) = super::honch::check_not_busy(this) {
+        return finish(Err(e));
+    }
     // SAFETY: `kw` is the call's keyword map (may be null or empty).
     let kw = unsafe { kw.as_ref() };
-    let (this, function, positional) = (args[0], args[1], &args[2..]);
     let mut call = [obj::NULL; 64];
     let n_kw = kw.map_or(0, obj::map_len);
-    if positional.len() + 2 * n_kw > 64 || positional.len() > 32 {
+    if positional.len() > 32 || positional.len() + 2 * n_kw > call.len() {
         return finish(Err(TOO_MANY.into()));
     }
     call[..positional.len()].copy_from_slice(positional);
     if let Some(map) = kw {
-        for (i, (k, v)) in obj::map_entries(map).enumerate() {
+        for (i, (k, v)) in obj::map_entries(map).take(n_kw).enumerate() {
             call[positional.len() + 2 * i] = k;
             call[positional.len() + 2 * i + 1] = v;
         }
     }
-    let mut result = obj::NULL;
-    let exc = protect(|| {
-        // SAFETY: calling the user's function with its own arguments, under protect.
-        unsafe { result = sys::mp_call_function_n_kw(function, positional.len(), n_kw, call.as_ptr()) };
-    });
-    let Some(exc) = exc else { return result };
+    let n_positional = positional.len();
+    // SAFETY: calling the user's function with its own arguments, under catch.
+    let exc =
+        match catch(|| unsafe { sys::mp_call_function_n_kw(function, n_positional, n_kw, call.as_ptr()) }) {
+            Ok(result) => return result,
+            Err(exc) => exc,
+        };
     if is_exception(exc) {
-        let _ = with_instance(this, |instance, buf| {
-            let mut net = instance.transport();
-            let client = instance.client();
-            report_exception(client, buf, exc);
-            // The crash is sent now if possible; a failed flush must not hide the error.
-            let _ = client.flush(buf, &MpClock, &mut net, true);
-            log_failure(client);
-            Ok(())
-        });
+        if let Err(e) = report_and_flush(this, exc) {
+            if is_buffer_error(&e) {
+                return finish(Err(e));
+            }
+        }
     }
     finish(Err(Raise::Exception(exc)))
+}
+
+/// `run()`'s crash path: queue the `$crash` and try to send it now. A failed upload must not
+/// hide the program's exception, so only a buffer problem is returned.
+fn report_and_flush(this: Obj, exc: Obj) -> Result<()> {
+    let text = describe(exc);
+    platform::check_stack_for_upload()?;
+    with_instance(this, |instance| {
+        queue_crash(instance, exc, &text)?;
+        let mut net = instance.transport()?;
+        let (client, buf) = instance.events()?;
+        let _ = client.flush(buf, &MpClock, &mut net, true);
+        // A Ctrl-C while printing or sending is dropped here: the program's exception is
+        // the one raised.
+        let _ = log_failure(client);
+        let moved = net.buffer_moved;
+        drop(net);
+        if moved {
+            return Err(super::honch::BUFFER_RESIZED.into());
+        }
+        Ok(())
+    })
 }
 
 /// The `sys.excepthook` wrapper: reports the crash, then always calls the previous hook.
@@ -254,25 +310,19 @@ struct HookObj {
 unsafe extern "C" fn hook_call(self_in: Obj, n_args: usize, n_kw: usize, args: *const Obj) -> Obj {
     // SAFETY: this type's instances are HookObj (created in install_error_hook).
     let hook = unsafe { &*(self_in as *const HookObj) };
-    // SAFETY: MicroPython passes n_args + 2 * n_kw objects.
-    let all = unsafe { core::slice::from_raw_parts(args, n_args + 2 * n_kw) };
-    if let Some(&exc) = all.get(1) {
+    let (client, previous) = (hook.client, hook.previous);
+    let all = obj::args(args, n_args + 2 * n_kw);
+    if let Some(&exc) = all.get(1).filter(|_| n_args >= 2) {
         if is_exception(exc) {
-            let _ = with_client(hook.client, |client, buf| {
-                report_exception(client, buf, exc);
-                Ok(())
-            });
+            let text = describe(exc);
+            // Reporting is best effort: the previous hook must run whatever happens.
+            let _ = with_instance(client, |instance| queue_crash(instance, exc, &text));
         }
     }
-    let mut result = obj::NONE;
-    let previous = hook.previous;
-    let exc = protect(|| {
-        // SAFETY: forwarding the hook's arguments to the previous hook, under protect.
-        unsafe { result = sys::mp_call_function_n_kw(previous, n_args, n_kw, args) };
-    });
-    match exc {
-        Some(e) => finish(Err(Raise::Exception(e))),
-        None => result,
+    // SAFETY: forwarding the hook's arguments to the previous hook, under catch.
+    match catch(|| unsafe { sys::mp_call_function_n_kw(previous, n_args, n_kw, all.as_ptr()) }) {
+        Ok(result) => result,
+        Err(e) => finish(Err(Raise::Exception(e))),
     }
 }
 
@@ -287,29 +337,21 @@ static HOOK_TYPE: ObjType<1> = ObjType::new(
 
 /// `sys.excepthook` (NULL where the firmware has none), and the `sys` module.
 fn excepthook() -> (Obj, Obj) {
-    let mut sys_mod = obj::NULL;
-    let mut hook = obj::NULL;
-    let exc = protect(|| {
-        // SAFETY: importing sys and reading an attribute, under protect.
-        unsafe {
-            sys_mod = sys::mp_import_name(sys::MP_QSTR_sys as Qstr, obj::NONE, obj::small_int(0));
-            hook = sys::mp_load_attr(sys_mod, sys::MP_QSTR_excepthook as Qstr);
-        }
+    // SAFETY: importing sys and reading an attribute, under catch.
+    let found = catch(|| unsafe {
+        let sys_mod = sys::mp_import_name(sys::MP_QSTR_sys as Qstr, obj::NONE, obj::small_int(0));
+        (
+            sys_mod,
+            sys::mp_load_attr(sys_mod, sys::MP_QSTR_excepthook as Qstr),
+        )
     });
-    if exc.is_some() {
-        hook = obj::NULL;
-    }
-    (sys_mod, hook)
+    found.unwrap_or((obj::NULL, obj::NULL))
 }
 
 fn set_excepthook(sys_mod: Obj, value: Obj) -> Result<()> {
-    match protect(|| {
-        // SAFETY: assigning sys.excepthook, under protect.
-        unsafe { sys::mp_store_attr(sys_mod, sys::MP_QSTR_excepthook as Qstr, value) };
-    }) {
-        Some(e) => Err(Raise::Exception(e)),
-        None => Ok(()),
-    }
+    // SAFETY: assigning sys.excepthook, under catch.
+    catch(|| unsafe { sys::mp_store_attr(sys_mod, sys::MP_QSTR_excepthook as Qstr, value) })
+        .map_err(Raise::Exception)
 }
 
 pub(super) unsafe extern "C" fn install_error_hook(
@@ -319,19 +361,20 @@ pub(super) unsafe extern "C" fn install_error_hook(
 ) -> Obj {
     finish((|| {
         let (this, []) = method_args(n_args, args, kw, [], 0)?;
-        let (sys_mod, current) = excepthook();
-        if current.is_null() {
-            // This firmware has no sys.excepthook (MICROPY_PY_SYS_EXCEPTHOOK): use run().
-            return Ok(obj::FALSE);
-        }
-        with_instance(this, |instance, _| {
-            if !instance.error_hook.is_null() && instance.error_hook == current {
+        with_instance(this, |instance| {
+            let (sys_mod, current) = excepthook();
+            if current.is_null() {
+                // This firmware has no sys.excepthook (MICROPY_PY_SYS_EXCEPTHOOK): use run().
+                return Ok(obj::FALSE);
+            }
+            if !instance.error_hook().is_null() && instance.error_hook() == current {
                 return Ok(obj::TRUE);
             }
-            // SAFETY: a GC allocation for the hook object (no finaliser needed).
+            // SAFETY: a GC allocation for the hook object (no finaliser needed); NULL when
+            // the heap is full (it never raises).
             let raw = unsafe { sys::gc_alloc(core::mem::size_of::<HookObj>(), 0) }.cast::<HookObj>();
             if raw.is_null() {
-                return Err(Error::new(crate::status::Status::OutOfMemory, "out of memory").into());
+                return Err(Error::new(Status::OutOfMemory, "out of memory").into());
             }
             // SAFETY: a fresh allocation of the right size, initialised here.
             unsafe {
@@ -339,12 +382,12 @@ pub(super) unsafe extern "C" fn install_error_hook(
                     base: ObjBase {
                         type_: HOOK_TYPE.as_type(),
                     },
-                    client: this,
+                    client: instance.object(),
                     previous: current,
                 })
             };
             set_excepthook(sys_mod, raw.cast())?;
-            instance.error_hook = raw.cast();
+            instance.set_error_hook(raw.cast());
             Ok(obj::TRUE)
         })
     })())
@@ -357,11 +400,12 @@ pub(super) unsafe extern "C" fn uninstall_error_hook(
 ) -> Obj {
     finish((|| {
         let (this, []) = method_args(n_args, args, kw, [], 0)?;
-        with_instance(this, |instance, _| {
-            let hook = core::mem::replace(&mut instance.error_hook, obj::NULL);
+        with_instance(this, |instance| {
+            let hook = instance.error_hook();
             if hook.is_null() {
                 return Ok(obj::FALSE);
             }
+            instance.set_error_hook(obj::NULL);
             let (sys_mod, current) = excepthook();
             if current == hook {
                 // SAFETY: `hook` is the HookObj this instance installed.

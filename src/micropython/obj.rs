@@ -1,6 +1,12 @@
 //! Object representation A (`MICROPY_OBJ_REPR_A`, asserted in mp_bindings) and the
 //! non-raising reads the binding needs. None of these functions can raise a MicroPython
-//! exception, so they are safe to call while Rust values with destructors are alive.
+//! exception or run Python code, so they are safe to call while Rust values with destructors
+//! are alive.
+//!
+//! The value readers (`str_data`, `int_value`, `float_value`, `seq_items`, `dict_map`) accept
+//! the built-in type and instances of Python classes derived from it (their native part is
+//! read; no method of the subclass runs), as the CPython binding does (product.md
+//! Decision 17).
 
 use core::ffi::c_void;
 
@@ -37,9 +43,52 @@ pub fn is_small_int(o: Obj) -> bool {
     (o as usize) & 1 == 1
 }
 
-/// `MP_OBJ_NEW_SMALL_INT`; the caller keeps `v` within the small-int range.
+/// The largest small int of this port (representation A: one bit less than a word, so
+/// 2**30 - 1 on 32-bit ports).
+pub const SMALL_INT_MAX: isize = isize::MAX >> 1;
+
+/// `MP_OBJ_NEW_SMALL_INT`; the caller keeps `v` within the small-int range (constants, or
+/// values bounded well below 2**30). Values that may be larger go through [`int`].
 pub const fn small_int(v: isize) -> Obj {
     (((v as usize) << 1) | 1) as Obj
+}
+
+/// An int object for any `i64`: a small int when it fits, else a new long int.
+///
+/// # Raises
+/// `MemoryError` when a long int cannot be allocated: call it only where nothing in Rust
+/// owns resources, or under `catch`.
+pub fn int(v: i64) -> Obj {
+    match isize::try_from(v) {
+        Ok(i) if (-SMALL_INT_MAX - 1..=SMALL_INT_MAX).contains(&i) => small_int(i),
+        // SAFETY: allocates a new int object (may raise, see above).
+        _ => unsafe { sys::mp_obj_new_int_from_ll(v) },
+    }
+}
+
+/// The positional arguments MicroPython passed (`n` objects at `args`, which may be NULL
+/// when `n` is 0).
+pub fn args<'a>(args: *const Obj, n: usize) -> &'a [Obj] {
+    if n == 0 || args.is_null() {
+        return &[];
+    }
+    // SAFETY: MicroPython passes `n` valid objects at `args`, alive for the whole call.
+    unsafe { core::slice::from_raw_parts(args, n) }
+}
+
+/// The native object inside an instance of a Python class derived from a built-in value
+/// type (`class Name(str)`), or `None`.
+pub fn native_value(o: Obj) -> Option<Obj> {
+    if o.is_null() || is_small_int(o) || is_qstr(o) || is_immediate(o) {
+        return None;
+    }
+    // SAFETY: `o` is a valid heap object; the C helper only inspects its type.
+    let base = unsafe { sys::honch_native_value(o) };
+    (!base.is_null()).then_some(base)
+}
+
+fn is_immediate(o: Obj) -> bool {
+    (o as usize) & 7 == 6
 }
 
 pub const fn small_int_rom(v: isize) -> *const c_void {
@@ -50,7 +99,7 @@ fn small_int_value(o: Obj) -> isize {
     (o as isize) >> 1
 }
 
-/// `type(o)` (never raises).
+/// `type(o)` (never raises); `o` must be a valid object, not NULL.
 pub fn type_of(o: Obj) -> *const sys::mp_obj_type_t {
     // SAFETY: mp_obj_get_type accepts any valid object and only reads it.
     unsafe { sys::mp_obj_get_type(o) }
@@ -68,21 +117,38 @@ macro_rules! builtin_type {
 }
 pub(crate) use builtin_type;
 
-/// The UTF-8 text of a `str` (or interned qstr) object; `None` for anything else.
+/// The UTF-8 text of a `str` (an interned qstr, or a `str` subclass); `None` for anything
+/// else, NULL included.
 pub fn str_data<'a>(o: Obj) -> Option<&'a str> {
-    let bytes = if is_qstr(o) {
+    str_exact(o).or_else(|| str_exact(native_value(o)?))
+}
+
+/// The text of a `str` object or qstr, not a subclass.
+pub fn str_exact<'a>(o: Obj) -> Option<&'a str> {
+    if o.is_null() {
+        return None;
+    }
+    let bytes: &[u8] = if is_qstr(o) {
         let mut len = 0usize;
         // SAFETY: `o` is a qstr object; qstr_data returns interned bytes that live as long
         // as the VM's qstr pool (never freed while the VM runs).
         let p = unsafe { sys::qstr_data((o as usize >> 3) as Qstr, &mut len) };
-        // SAFETY: qstr_data returned a pointer to `len` readable bytes.
-        unsafe { core::slice::from_raw_parts(p, len) }
+        if len == 0 || p.is_null() {
+            &[]
+        } else {
+            // SAFETY: qstr_data returned a pointer to `len` readable bytes.
+            unsafe { core::slice::from_raw_parts(p, len) }
+        }
     } else if is_type(o, builtin_type!(mp_type_str)) {
         // SAFETY: `o` is a str object, so it points at an mp_obj_str_t.
         let s = unsafe { &*(o as *const sys::mp_obj_str_t) };
-        // SAFETY: a str object's data holds `len` bytes for as long as the object lives,
-        // and the caller holds a reference to the object for the duration of the borrow.
-        unsafe { core::slice::from_raw_parts(s.data, s.len) }
+        if s.len == 0 || s.data.is_null() {
+            &[]
+        } else {
+            // SAFETY: a str object's data holds `len` bytes for as long as the object lives,
+            // and the caller holds a reference to the object for the duration of the borrow.
+            unsafe { core::slice::from_raw_parts(s.data, s.len) }
+        }
     } else {
         return None;
     };
@@ -91,13 +157,25 @@ pub fn str_data<'a>(o: Obj) -> Option<&'a str> {
     core::str::from_utf8(bytes).ok()
 }
 
-/// An integer object's value, if it fits in 64 bits: `Some(Ok(i64))` for values that fit in
-/// `i64`, `Some(Err(u64))` for values in `2**63 .. 2**64`, `None` otherwise (or not an int).
+/// An integer object's value (an `int` subclass too; not `bool`), if it fits in 64 bits:
+/// `Some(Ok(i64))` for values that fit in `i64`, `Some(Err(u64))` for values in
+/// `2**63 .. 2**64`, `None` otherwise (too large, or not an int).
 pub fn int_value(o: Obj) -> Option<Result<i64, u64>> {
+    int_exact(o).or_else(|| int_exact(native_value(o)?))
+}
+
+/// Whether `o` is an `int` (or a subclass), whatever its size; `bool` is not.
+pub fn is_int(o: Obj) -> bool {
+    let exact = |o: Obj| is_small_int(o) || is_type(o, builtin_type!(mp_type_int));
+    exact(o) || native_value(o).is_some_and(exact)
+}
+
+/// The value of an `int` object, not a subclass.
+pub fn int_exact(o: Obj) -> Option<Result<i64, u64>> {
     if is_small_int(o) {
         return Some(Ok(small_int_value(o) as i64));
     }
-    if !is_type(o, builtin_type!(mp_type_int)) {
+    if o.is_null() || !is_type(o, builtin_type!(mp_type_int)) {
         return None;
     }
     big_int_value(o)
@@ -140,18 +218,19 @@ fn big_int_value(o: Obj) -> Option<Result<i64, u64>> {
     }
 }
 
-/// A float object's value (the port's float width, widened).
-pub fn float_value(o: Obj) -> Option<f64> {
-    if !is_type(o, builtin_type!(mp_type_float)) {
+/// The value of a `float` object, not a subclass.
+pub fn float_exact(o: Obj) -> Option<f64> {
+    if o.is_null() || is_small_int(o) || is_qstr(o) || is_immediate(o) {
         return None;
     }
-    // SAFETY: `o` is a float object; mp_obj_float_get only reads it.
-    Some(unsafe { sys::mp_obj_float_get(o) } as f64)
+    let mut value = 0.0;
+    // SAFETY: the C helper checks the type before reading the value; it never raises.
+    unsafe { sys::honch_float_value(o, &mut value) }.then_some(value)
 }
 
-/// The items of a list or tuple, borrowed.
-pub fn seq_items<'a>(o: Obj) -> Option<&'a [Obj]> {
-    if !is_type(o, builtin_type!(mp_type_list)) && !is_type(o, builtin_type!(mp_type_tuple)) {
+/// The items of a `list` or `tuple` object, not a subclass.
+pub fn seq_exact<'a>(o: Obj) -> Option<&'a [Obj]> {
+    if o.is_null() || !is_type(o, builtin_type!(mp_type_list)) && !is_type(o, builtin_type!(mp_type_tuple)) {
         return None;
     }
     let mut len = 0usize;
@@ -159,16 +238,21 @@ pub fn seq_items<'a>(o: Obj) -> Option<&'a [Obj]> {
     // SAFETY: `o` is a list or tuple, for which mp_obj_get_array does not raise; it reports
     // the item array, valid while the object is unchanged (no Python code runs meanwhile).
     unsafe { sys::mp_obj_get_array(o, &mut len, &mut items) };
-    if len == 0 {
-        return Some(&[]);
-    }
-    // SAFETY: as above, `items` points at `len` objects.
-    Some(unsafe { core::slice::from_raw_parts(items, len) })
+    Some(args(items, len))
 }
 
-/// The filled (key, value) slots of a dict (or OrderedDict).
+/// The filled (key, value) slots of a dict (or OrderedDict, or a subclass).
 pub fn dict_map<'a>(o: Obj) -> Option<&'a sys::mp_map_t> {
-    let is_dict = is_type(o, builtin_type!(mp_type_dict)) || is_type(o, builtin_type!(mp_type_ordereddict));
+    dict_exact(o).or_else(|| dict_exact(native_value(o)?))
+}
+
+/// The map of a `dict` (or `OrderedDict`) object, not a subclass.
+pub fn dict_exact<'a>(o: Obj) -> Option<&'a sys::mp_map_t> {
+    if o.is_null() || is_small_int(o) || is_qstr(o) || is_immediate(o) {
+        return None;
+    }
+    // SAFETY: a type check only (dict, or OrderedDict where the firmware has it).
+    let is_dict = is_type(o, builtin_type!(mp_type_dict)) || unsafe { sys::honch_is_dict(o) };
     if !is_dict {
         return None;
     }
@@ -191,6 +275,14 @@ pub fn map_entries<'a>(map: &'a sys::mp_map_t) -> impl Iterator<Item = (Obj, Obj
         .map(|e| (e.key, e.value))
 }
 
+/// The value of the entry whose key is the `str` `name` (compared as text, so no key's
+/// `__eq__` runs, unlike `mp_map_lookup` on a dict with user-defined keys).
+pub fn map_get(map: &sys::mp_map_t, name: &str) -> Option<Obj> {
+    map_entries(map)
+        .find(|&(k, _)| str_data(k) == Some(name))
+        .map(|(_, v)| v)
+}
+
 /// Number of entries of a map.
 pub fn map_len(map: &sys::mp_map_t) -> usize {
     map.used()
@@ -198,7 +290,7 @@ pub fn map_len(map: &sys::mp_map_t) -> usize {
 
 /// The bytes of a bytes-like object (bytes, bytearray, memoryview, array), borrowed.
 pub fn buffer<'a>(o: Obj, writable: bool) -> Option<&'a mut [u8]> {
-    if is_small_int(o) || is_qstr(o) || o == NONE || o == TRUE || o == FALSE {
+    if o.is_null() || is_small_int(o) || is_qstr(o) || is_immediate(o) {
         return None;
     }
     // SAFETY: mp_buffer_info_t is plain data (pointers and integers); all-zero is valid.
@@ -208,7 +300,7 @@ pub fn buffer<'a>(o: Obj, writable: bool) -> Option<&'a mut [u8]> {
     if !unsafe { sys::mp_get_buffer(o, &mut info, flags as _) } {
         return None;
     }
-    if info.len == 0 {
+    if info.len == 0 || info.buf.is_null() {
         return Some(&mut []);
     }
     // SAFETY: the buffer protocol reported `len` bytes at `buf`, valid while the object

@@ -82,7 +82,14 @@ fn overlaps(bytes: &[u8], guard: (usize, usize)) -> bool {
     !bytes.is_empty() && start < guard.1 && guard.0 < start + bytes.len()
 }
 
-/// One value, in the order of micropython.md §1.5.
+/// Whether this firmware's floats are single precision (`MICROPY_FLOAT_IMPL_FLOAT`): its
+/// floats then go on the wire as float32 (product.md Decision 15), so `36.6` arrives as the
+/// value the device holds.
+const SINGLE_PRECISION: bool = sys::HONCH_FLOAT_IMPL == sys::HONCH_FLOAT_IMPL_FLOAT;
+
+/// One value, in the order of micropython.md §1.5. Built-in types are read directly; an
+/// instance of a Python class derived from one is read through its native part, so a `str`
+/// subclass is a string (never bytes) and no method of the subclass runs.
 fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result<(), PropsError> {
     if v == obj::NONE {
         return w.null();
@@ -90,7 +97,7 @@ fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result
     if v == obj::TRUE || v == obj::FALSE {
         return w.bool(v == obj::TRUE);
     }
-    if let Some(int) = obj::int_value(v) {
+    if let Some(int) = obj::int_exact(v) {
         return match int {
             Ok(i) => w.int(i),
             Err(u) => w.uint(u),
@@ -99,25 +106,33 @@ fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result
     if obj::is_type(v, obj::builtin_type!(mp_type_int)) {
         return Err(record::INT_OUT_OF_RANGE.into());
     }
-    if let Some(f) = obj::float_value(v) {
-        return w.float(f);
+    if let Some(f) = obj::float_exact(v) {
+        return if SINGLE_PRECISION {
+            // Exact: the value was widened from an f32.
+            w.float(f64::from(f as f32)) // MERGE-TODO: w.float32 once the core has it
+        } else {
+            w.float(f)
+        };
     }
-    if let Some(s) = obj::str_data(v) {
+    if let Some(s) = obj::str_exact(v) {
         return w.str(s);
     }
-    if let Some(map) = obj::dict_map(v) {
+    if let Some(map) = obj::dict_exact(v) {
         w.begin_map(obj::map_len(map))?;
         write_pairs(map, w, guard)?;
         w.end();
         return Ok(());
     }
-    if let Some(items) = obj::seq_items(v) {
+    if let Some(items) = obj::seq_exact(v) {
         w.begin_list(items.len())?;
         for &item in items {
             write_value(item, w, guard)?;
         }
         w.end();
         return Ok(());
+    }
+    if let Some(base) = obj::native_value(v) {
+        return write_value(base, w, guard);
     }
     if let Some(bytes) = obj::buffer(v, false) {
         if overlaps(bytes, guard) {

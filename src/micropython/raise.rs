@@ -15,12 +15,14 @@ pub enum Raise {
     /// An SDK error: raised as the `HonchError` subclass for its status.
     Sdk(Error),
     /// An SDK error whose message ends with a name (`"...: <name>"`).
-    SdkNamed(Error, Qstr),
+    SdkNamed(Error, Name),
     /// An exception raised by Python code the SDK called (a callback, the user's function
     /// in `run()`, a Ctrl-C during network I/O): raised again unchanged.
     Exception(Obj),
     /// A call with a required argument missing (Python raises `TypeError` for that).
-    MissingArgument(Qstr),
+    MissingArgument(Name),
+    /// A method called with a keyword it does not take (`TypeError`, as in Python).
+    UnexpectedKeyword(Name),
 }
 
 impl From<Error> for Raise {
@@ -30,6 +32,39 @@ impl From<Error> for Raise {
 }
 
 pub type Result<T> = core::result::Result<T, Raise>;
+
+/// A name for an error message (an unknown keyword, a missing argument), copied so that it
+/// outlives the object it came from; long names are cut on a character boundary.
+#[derive(Clone, Copy, Debug)]
+pub struct Name {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Name {
+    pub fn new(text: &str) -> Self {
+        let mut bytes = [0u8; 48];
+        let cut = char_boundary(text, bytes.len());
+        bytes[..cut].copy_from_slice(&text.as_bytes()[..cut]);
+        Self { bytes, len: cut }
+    }
+
+    pub fn of_qstr(q: u32) -> Self {
+        Self::new(obj::str_data(obj::qstr_obj(q)).unwrap_or("?"))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn char_boundary(text: &str, max: usize) -> usize {
+    if text.len() <= max {
+        return text.len();
+    }
+    (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+}
 
 /// Returns `result`'s object, or raises its error. Callers pass only plain data here: once
 /// this raises, no Rust frame between here and the VM owns anything that needs dropping.
@@ -42,11 +77,16 @@ pub fn finish(result: Result<Obj>) -> Obj {
 
 fn raise(e: Raise) -> ! {
     let exc = match e {
-        Raise::Exception(exc) => exc,
+        Raise::Exception(exc) if !exc.is_null() => exc,
+        Raise::Exception(_) => new_exception(Error::status(crate::status::Status::Internal), None),
         Raise::Sdk(err) => new_exception(err, None),
         Raise::SdkNamed(err, name) => new_exception(err, Some(name)),
         Raise::MissingArgument(name) => {
             let message = Error::new(Status::InvalidArgument, "missing required argument");
+            new_message(message, Some(name), builtin_type!(mp_type_TypeError))
+        }
+        Raise::UnexpectedKeyword(name) => {
+            let message = Error::new(Status::InvalidArgument, "unexpected keyword argument");
             new_message(message, Some(name), builtin_type!(mp_type_TypeError))
         }
     };
@@ -55,22 +95,24 @@ fn raise(e: Raise) -> ! {
     unsafe { sys::nlr_jump(exc.cast()) }
 }
 
-fn new_exception(err: Error, name: Option<Qstr>) -> Obj {
+fn new_exception(err: Error, name: Option<Name>) -> Obj {
     new_message(err, name, type_for_status(err.status))
 }
 
-fn new_message(err: Error, name: Option<Qstr>, ty: *const sys::mp_obj_type_t) -> Obj {
+fn new_message(err: Error, name: Option<Name>, ty: *const sys::mp_obj_type_t) -> Obj {
     let mut text = [0u8; 160];
     let mut len = 0;
-    let mut push = |bytes: &[u8]| {
-        let n = bytes.len().min(text.len() - len);
-        text[len..len + n].copy_from_slice(&bytes[..n]);
+    // Every part is whole UTF-8 text cut on a character boundary, so the message is valid
+    // UTF-8 (mp_obj_new_str would raise UnicodeError otherwise).
+    let mut push = |part: &str| {
+        let n = char_boundary(part, text.len() - len);
+        text[len..len + n].copy_from_slice(&part.as_bytes()[..n]);
         len += n;
     };
-    push(err.message.as_bytes());
-    if let Some(q) = name {
-        push(b": ");
-        push(obj::str_data(obj::qstr_obj(q as u32)).unwrap_or("?").as_bytes());
+    push(err.message);
+    if let Some(name) = name {
+        push(": ");
+        push(core::str::from_utf8(name.as_bytes()).unwrap_or("?"));
     }
     // SAFETY: the bytes are copied into a new str object; may raise MemoryError, which is
     // fine here because nothing in Rust owns resources any more.

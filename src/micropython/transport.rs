@@ -9,25 +9,42 @@
 //! inside the first write of the request (`do_handshake_on_connect=False`), so it is
 //! interrupted at the deadline like any other wait.
 //!
-//! Every call that may raise goes through [`protect`]. An `OSError` becomes a [`NetError`];
-//! anything else (a `KeyboardInterrupt`, a `MemoryError`) is kept in `raised` and re-raised
-//! by the binding once the core has returned, so Ctrl-C still stops the program.
+//! Every group of VM calls goes through [`MpTransport::vm`]: under `catch`, and followed by a
+//! check that the event buffer has not moved (waiting in `poll` runs scheduled Python
+//! callbacks, which may resize it while the core holds its bytes). A moved buffer stops the
+//! request at once (`buffer_moved`; the binding raises `StorageError`). An `OSError` becomes a
+//! [`NetError`]; anything else (a `KeyboardInterrupt`, a `MemoryError`) is kept in `raised`
+//! and re-raised by the binding once the core has returned, so Ctrl-C still stops the program.
 
 use honch_mp_sys as sys;
 
+use super::honch::BufferGuard;
 use super::layout::{ObjBase, StrObj};
 use super::obj::{self, builtin_type, Obj};
-use super::platform::protect;
+use super::platform::catch;
 use crate::delivery::transport::{NetError, NetFailure, Transport};
 
-/// MicroPython's errno values (py/mperrno.h; the unix port uses the host's, which agree).
-const EAGAIN: i32 = 11;
-const ECONNREFUSED: i32 = 111;
-const ETIMEDOUT: i32 = 110;
-const EINPROGRESS: i32 = 115;
+/// The port's errno values (newlib ports differ from Linux: EINPROGRESS is 119 on esp32).
+const EAGAIN: i32 = sys::HONCH_EAGAIN as i32;
+const ECONNREFUSED: i32 = sys::HONCH_ECONNREFUSED as i32;
+const ETIMEDOUT: i32 = sys::HONCH_ETIMEDOUT as i32;
+const EINPROGRESS: i32 = sys::HONCH_EINPROGRESS as i32;
 /// select.POLLIN / select.POLLOUT.
 const POLLIN: isize = 1;
 const POLLOUT: isize = 4;
+
+/// The bundled trust anchor with a NUL after it: MicroPython's `bytes` objects always end in
+/// one, and its TLS module relies on that (it hands `len + 1` bytes to mbedTLS, which looks
+/// for PEM text with `strstr`).
+static ANCHOR_BYTES: [u8; crate::trust::DEFAULT_TRUST_ANCHOR.len() + 1] = {
+    let mut out = [0u8; crate::trust::DEFAULT_TRUST_ANCHOR.len() + 1];
+    let mut i = 0;
+    while i < crate::trust::DEFAULT_TRUST_ANCHOR.len() {
+        out[i] = crate::trust::DEFAULT_TRUST_ANCHOR[i];
+        i += 1;
+    }
+    out
+};
 
 /// The bundled trust anchor (GTS Root R1) as a constant `bytes` object, so that loading it
 /// copies nothing.
@@ -37,7 +54,7 @@ static DEFAULT_ANCHOR: StrObj = StrObj {
     },
     hash: 0,
     len: crate::trust::DEFAULT_TRUST_ANCHOR.len(),
-    data: crate::trust::DEFAULT_TRUST_ANCHOR.as_ptr(),
+    data: ANCHOR_BYTES.as_ptr(),
 };
 
 /// mbedTLS reports certificate problems with X.509 error codes (-0x2000 .. -0x2FFF).
@@ -55,27 +72,30 @@ pub struct MpTransport {
     verify: bool,
     /// A TLS session is open and its handshake has not finished yet.
     handshaking: bool,
+    /// Where the event buffer was when the upload started.
+    guard: BufferGuard,
+    /// The event buffer moved during a VM call: the request was stopped.
+    pub buffer_moved: bool,
     /// A non-OSError exception raised during I/O, to re-raise after the core returns.
     pub raised: Obj,
 }
 
-/// Calls `obj.name(*args)`; raises like Python does (use inside [`protect`]).
+/// Calls `obj.name(*args)`; raises like Python does (use inside `catch`).
 ///
 /// # Safety
 /// `obj` and `args` must be valid objects; call only under an nlr handler.
 unsafe fn call_method(obj: Obj, name: u32, args: &[Obj]) -> Obj {
     let mut dest = [obj::NULL; 6];
+    let n = args.len().min(4);
+    dest[2..2 + n].copy_from_slice(&args[..n]);
     // SAFETY: dest has room for the method, self and up to 4 arguments.
     unsafe {
         sys::mp_load_method(obj, name as sys::qstr, dest.as_mut_ptr());
-        for (slot, &a) in dest[2..].iter_mut().zip(args) {
-            *slot = a;
-        }
-        sys::mp_call_method_n_kw(args.len(), 0, dest.as_ptr())
+        sys::mp_call_method_n_kw(n, 0, dest.as_ptr())
     }
 }
 
-/// Imports a module by name (use inside [`protect`]).
+/// Imports a module by name (use inside `catch`).
 ///
 /// # Safety
 /// Call only under an nlr handler.
@@ -89,10 +109,15 @@ fn now_ms() -> u32 {
     unsafe { sys::honch_hal_ticks_ms() as u32 }
 }
 
+fn is_subclass(exc: Obj, ty: *const sys::mp_obj_type_t) -> bool {
+    // SAFETY: both are type objects; the check only walks their parents.
+    unsafe { sys::mp_obj_is_subclass_fast(obj::type_of(exc).cast(), ty.cast()) }
+}
+
 impl MpTransport {
-    /// `ca_certs`: the user's CA data, or NULL for the bundled anchor; `verify`: check the
-    /// server's certificate (`verify_tls`).
-    pub fn new(ca_certs: Obj, verify: bool) -> Self {
+    /// `ca_certs`: the user's CA data (`bytes` or `str`), or NULL for the bundled anchor;
+    /// `verify`: check the server's certificate (`verify_tls`); `guard`: the event buffer.
+    pub fn new(ca_certs: Obj, verify: bool, guard: BufferGuard) -> Self {
         Self {
             socket: obj::NULL,
             poller: obj::NULL,
@@ -101,8 +126,21 @@ impl MpTransport {
             ca_certs,
             verify,
             handshaking: false,
+            guard,
+            buffer_moved: false,
             raised: obj::NULL,
         }
+    }
+
+    /// Runs VM calls under `catch`, then checks the event buffer; `failure` names what a
+    /// raise (or a moved buffer) means for the request.
+    fn vm<T>(&mut self, failure: NetFailure, f: impl FnOnce() -> T) -> Result<T, NetError> {
+        let outcome = catch(f);
+        if !self.guard.unchanged() {
+            self.buffer_moved = true;
+            return Err(NetError::new(failure, 0));
+        }
+        outcome.map_err(|exc| self.failure(exc, failure))
     }
 
     /// Wraps the connected socket in a TLS client session (the handshake happens during the
@@ -114,46 +152,43 @@ impl MpTransport {
         } else {
             self.ca_certs
         };
-        let mut wrapped = obj::NULL;
-        let exc = protect(|| {
-            // SAFETY: VM calls under protect, on objects the VM made (and our constant bytes).
-            unsafe {
-                let tls = import(sys::MP_QSTR_tls);
-                let attr = |name: u32| sys::mp_load_attr(tls, name as sys::qstr);
-                let ctx_type = attr(sys::MP_QSTR_SSLContext);
-                let client = attr(sys::MP_QSTR_PROTOCOL_TLS_CLIENT);
-                let ctx = sys::mp_call_function_n_kw(ctx_type, 1, 0, &client);
-                let mode = attr(if verify {
-                    sys::MP_QSTR_CERT_REQUIRED
-                } else {
-                    sys::MP_QSTR_CERT_NONE
-                });
-                sys::mp_store_attr(ctx, sys::MP_QSTR_verify_mode as sys::qstr, mode);
-                if verify {
-                    // MicroPython's load_verify_locations takes the CA data positionally.
-                    call_method(ctx, sys::MP_QSTR_load_verify_locations, &[ca]);
-                }
-                let name = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
-                let mut dest = [obj::NULL; 7];
-                sys::mp_load_method(ctx, sys::MP_QSTR_wrap_socket as sys::qstr, dest.as_mut_ptr());
-                dest[2] = socket;
-                dest[3] = obj::qstr_obj(sys::MP_QSTR_server_hostname);
-                dest[4] = name;
-                dest[5] = obj::qstr_obj(sys::MP_QSTR_do_handshake_on_connect);
-                dest[6] = obj::FALSE;
-                wrapped = sys::mp_call_method_n_kw(1, 2, dest.as_ptr());
-                call_method(wrapped, sys::MP_QSTR_setblocking, &[obj::FALSE]);
-                call_method(poller, sys::MP_QSTR_unregister, &[socket]);
-                call_method(poller, sys::MP_QSTR_register, &[wrapped, obj::small_int(POLLOUT)]);
+        // SAFETY: VM calls under catch, on objects the VM made (and our constant bytes).
+        let wrapped = self.vm(NetFailure::TlsHandshake, || unsafe {
+            let tls = import(sys::MP_QSTR_tls);
+            let attr = |name: u32| sys::mp_load_attr(tls, name as sys::qstr);
+            let ctx_type = attr(sys::MP_QSTR_SSLContext);
+            let client = attr(sys::MP_QSTR_PROTOCOL_TLS_CLIENT);
+            let ctx = sys::mp_call_function_n_kw(ctx_type, 1, 0, &client);
+            let mode = attr(if verify {
+                sys::MP_QSTR_CERT_REQUIRED
+            } else {
+                sys::MP_QSTR_CERT_NONE
+            });
+            sys::mp_store_attr(ctx, sys::MP_QSTR_verify_mode as sys::qstr, mode);
+            if verify {
+                // MicroPython's load_verify_locations takes the CA data positionally.
+                call_method(ctx, sys::MP_QSTR_load_verify_locations, &[ca]);
             }
+            let name = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
+            let mut dest = [obj::NULL; 7];
+            sys::mp_load_method(ctx, sys::MP_QSTR_wrap_socket as sys::qstr, dest.as_mut_ptr());
+            dest[2] = socket;
+            dest[3] = obj::qstr_obj(sys::MP_QSTR_server_hostname);
+            dest[4] = name;
+            dest[5] = obj::qstr_obj(sys::MP_QSTR_do_handshake_on_connect);
+            dest[6] = obj::FALSE;
+            let wrapped = sys::mp_call_method_n_kw(1, 2, dest.as_ptr());
+            call_method(wrapped, sys::MP_QSTR_setblocking, &[obj::FALSE]);
+            call_method(poller, sys::MP_QSTR_unregister, &[socket]);
+            call_method(poller, sys::MP_QSTR_register, &[wrapped, obj::small_int(POLLOUT)]);
+            wrapped
         });
-        if let Some(e) = exc {
-            let mut err = self.failure(e, NetFailure::TlsHandshake);
+        let wrapped = wrapped.map_err(|mut err| {
             if err.failure != NetFailure::TlsCert {
                 err.failure = NetFailure::TlsHandshake;
             }
-            return Err(err);
-        }
+            err
+        })?;
         // From now on the session is the socket (closing it closes the TCP connection).
         self.socket = wrapped;
         self.handshaking = true;
@@ -168,15 +203,8 @@ impl MpTransport {
 
     /// Turns an exception from a protected call into a NetError, keeping non-OSErrors.
     fn failure(&mut self, exc: Obj, failure: NetFailure) -> NetError {
-        let ty = obj::type_of(exc);
-        // SAFETY: both are type objects; the check only walks their parents.
-        let is_os_error =
-            unsafe { sys::mp_obj_is_subclass_fast(ty.cast(), builtin_type!(mp_type_OSError).cast()) };
-        if !is_os_error {
-            // SAFETY: as above.
-            let is_value_error =
-                unsafe { sys::mp_obj_is_subclass_fast(ty.cast(), builtin_type!(mp_type_ValueError).cast()) };
-            if self.handshaking && is_value_error {
+        if !is_subclass(exc, builtin_type!(mp_type_OSError)) {
+            if self.handshaking && is_subclass(exc, builtin_type!(mp_type_ValueError)) {
                 // MicroPython's TLS module reports a refused certificate (untrusted, expired,
                 // wrong name) as a ValueError carrying mbedTLS's verify text.
                 return NetError::new(NetFailure::TlsCert, 0);
@@ -187,7 +215,7 @@ impl MpTransport {
         // SAFETY: `exc` is an exception instance; this reads its first argument.
         let value = unsafe { sys::mp_obj_exception_get_value(exc) };
         let errno = match obj::int_value(value) {
-            Some(Ok(n)) => n as i32,
+            Some(Ok(n)) => i32::try_from(n).unwrap_or(0),
             _ => 0,
         };
         let failure = match (failure, errno) {
@@ -216,22 +244,14 @@ impl MpTransport {
         if left == 0 {
             return Err(NetError::new(failure, ETIMEDOUT));
         }
+        // The transport timeout is at most 10 s, far inside the 31-bit small-int range.
+        let left = obj::small_int(left.min(obj::SMALL_INT_MAX as u32) as isize);
         let (poller, socket) = (self.poller, self.socket);
-        let exc = protect(|| {
-            // SAFETY: poller and socket are the objects created in `open`.
-            unsafe {
-                call_method(poller, sys::MP_QSTR_modify, &[socket, obj::small_int(events)]);
-                call_method(
-                    poller,
-                    sys::MP_QSTR_poll,
-                    &[obj::small_int(left.min(i32::MAX as u32) as isize)],
-                );
-            }
-        });
-        match exc {
-            Some(e) => Err(self.failure(e, failure)),
-            None => Ok(()),
-        }
+        // SAFETY: poller and socket are the objects created in `open`, under catch.
+        self.vm(failure, || unsafe {
+            call_method(poller, sys::MP_QSTR_modify, &[socket, obj::small_int(events)]);
+            call_method(poller, sys::MP_QSTR_poll, &[left]);
+        })
     }
 }
 
@@ -241,64 +261,60 @@ impl Drop for MpTransport {
     }
 }
 
+/// What connecting produced: the socket, its poller, the read buffer, and the exception
+/// `connect` raised (a non-blocking connect "fails" with EINPROGRESS), if any.
+struct Connecting {
+    socket: Obj,
+    poller: Obj,
+    read_buf: Obj,
+    connect_error: Option<Obj>,
+}
+
 impl Transport for MpTransport {
     fn open(&mut self, host: &str, port: u16, tls: bool, timeout_ms: u32) -> Result<(), NetError> {
         self.close();
         self.deadline = now_ms().wrapping_add(timeout_ms);
         // Resolve: socket.getaddrinfo(host, port, 0, SOCK_STREAM)[0]
-        let mut info = obj::NULL;
-        let exc = protect(|| {
-            // SAFETY: VM calls under protect; the objects come from the VM itself.
-            unsafe {
-                let socket = import(sys::MP_QSTR_socket);
-                let host = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
-                let stream = sys::mp_load_attr(socket, sys::MP_QSTR_SOCK_STREAM as sys::qstr);
-                let getaddrinfo = sys::mp_load_attr(socket, sys::MP_QSTR_getaddrinfo as sys::qstr);
-                let args = [host, obj::small_int(port as isize), obj::small_int(0), stream];
-                let list = sys::mp_call_function_n_kw(getaddrinfo, 4, 0, args.as_ptr());
-                info = sys::mp_obj_subscr(list, obj::small_int(0), obj::SENTINEL);
-            }
-        });
-        if let Some(e) = exc {
-            return Err(self.failure(e, NetFailure::Dns));
-        }
+        // SAFETY: VM calls under catch; the objects come from the VM itself.
+        let info = self.vm(NetFailure::Dns, || unsafe {
+            let socket = import(sys::MP_QSTR_socket);
+            let host = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
+            let stream = sys::mp_load_attr(socket, sys::MP_QSTR_SOCK_STREAM as sys::qstr);
+            let getaddrinfo = sys::mp_load_attr(socket, sys::MP_QSTR_getaddrinfo as sys::qstr);
+            let args = [host, obj::small_int(port as isize), obj::small_int(0), stream];
+            let list = sys::mp_call_function_n_kw(getaddrinfo, 4, 0, args.as_ptr());
+            sys::mp_obj_subscr(list, obj::small_int(0), obj::SENTINEL)
+        })?;
         // Connect without blocking: socket(af, type, proto), setblocking(False), connect(addr).
-        let mut connect_error = obj::NULL;
-        let exc = protect(|| {
-            // SAFETY: as above; `info` is the (af, type, proto, canonname, addr) tuple.
-            unsafe {
-                let socket_mod = import(sys::MP_QSTR_socket);
-                let item = |i: isize| sys::mp_obj_subscr(info, obj::small_int(i), obj::SENTINEL);
-                let ctor = sys::mp_load_attr(socket_mod, sys::MP_QSTR_socket as sys::qstr);
-                let args = [item(0), item(1), item(2)];
-                self.socket = sys::mp_call_function_n_kw(ctor, 3, 0, args.as_ptr());
-                call_method(self.socket, sys::MP_QSTR_setblocking, &[obj::FALSE]);
-                let select = import(sys::MP_QSTR_select);
-                let poll = sys::mp_load_attr(select, sys::MP_QSTR_poll as sys::qstr);
-                self.poller = sys::mp_call_function_n_kw(poll, 0, 0, core::ptr::null());
-                call_method(
-                    self.poller,
-                    sys::MP_QSTR_register,
-                    &[self.socket, obj::small_int(POLLOUT)],
-                );
-                // new_bytearray copies its initial contents; start from zeros.
-                let zeros = [0u8; 256];
-                self.read_buf = sys::mp_obj_new_bytearray(zeros.len(), zeros.as_ptr().cast());
-                let addr = item(4);
-                connect_error = obj::NULL;
-                let inner = protect(|| {
-                    call_method(self.socket, sys::MP_QSTR_connect, &[addr]);
-                });
-                if let Some(e) = inner {
-                    connect_error = e;
-                }
+        // SAFETY: as above; `info` is the (af, type, proto, canonname, addr) tuple.
+        let connecting = self.vm(NetFailure::ConnectRefused, || unsafe {
+            let socket_mod = import(sys::MP_QSTR_socket);
+            let item = |i: isize| sys::mp_obj_subscr(info, obj::small_int(i), obj::SENTINEL);
+            let ctor = sys::mp_load_attr(socket_mod, sys::MP_QSTR_socket as sys::qstr);
+            let args = [item(0), item(1), item(2)];
+            let socket = sys::mp_call_function_n_kw(ctor, 3, 0, args.as_ptr());
+            call_method(socket, sys::MP_QSTR_setblocking, &[obj::FALSE]);
+            let select = import(sys::MP_QSTR_select);
+            let poll = sys::mp_load_attr(select, sys::MP_QSTR_poll as sys::qstr);
+            let poller = sys::mp_call_function_n_kw(poll, 0, 0, core::ptr::null());
+            call_method(poller, sys::MP_QSTR_register, &[socket, obj::small_int(POLLOUT)]);
+            // new_bytearray copies its initial contents; start from zeros.
+            let zeros = [0u8; 256];
+            let read_buf = sys::mp_obj_new_bytearray(zeros.len(), zeros.as_ptr().cast());
+            let addr = item(4);
+            let connect_error = catch(|| call_method(socket, sys::MP_QSTR_connect, &[addr])).err();
+            Connecting {
+                socket,
+                poller,
+                read_buf,
+                connect_error,
             }
-        });
-        if let Some(e) = exc {
-            return Err(self.failure(e, NetFailure::ConnectRefused));
-        }
-        if !connect_error.is_null() {
-            let e = self.failure(connect_error, NetFailure::ConnectRefused);
+        })?;
+        self.socket = connecting.socket;
+        self.poller = connecting.poller;
+        self.read_buf = connecting.read_buf;
+        if let Some(exc) = connecting.connect_error {
+            let e = self.failure(exc, NetFailure::ConnectRefused);
             if !self.raised.is_null() || (e.os_error != EINPROGRESS && e.os_error != EAGAIN) {
                 return Err(e);
             }
@@ -313,23 +329,19 @@ impl Transport for MpTransport {
 
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), NetError> {
         while !bytes.is_empty() {
-            let mut written = obj::NULL;
             let socket = self.socket;
-            let exc = protect(|| {
-                // SAFETY: the bytearray only borrows `bytes` for this call; nothing keeps it.
-                unsafe {
-                    let view = sys::mp_obj_new_bytearray_by_ref(bytes.len(), bytes.as_ptr() as *mut _);
-                    written = call_method(socket, sys::MP_QSTR_write, &[view]);
-                }
-            });
-            if let Some(e) = exc {
-                return Err(self.failure(e, NetFailure::Write));
-            }
+            let chunk = bytes;
+            // SAFETY: the bytearray only borrows `chunk` for this call; nothing keeps it.
+            let written = self.vm(NetFailure::Write, || unsafe {
+                let view = sys::mp_obj_new_bytearray_by_ref(chunk.len(), chunk.as_ptr() as *mut _);
+                call_method(socket, sys::MP_QSTR_write, &[view])
+            })?;
             match obj::int_value(written) {
                 Some(Ok(n)) if n > 0 => {
                     // mbedTLS accepts application data only once the handshake is done.
                     self.handshaking = false;
-                    bytes = &bytes[(n as usize).min(bytes.len())..]
+                    let n = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
+                    bytes = &bytes[n..];
                 }
                 // None (would block) or 0: wait until writable.
                 _ => self.wait(POLLOUT, NetFailure::Write)?,
@@ -340,20 +352,15 @@ impl Transport for MpTransport {
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
         loop {
-            let mut got = obj::NULL;
             let (socket, read_buf) = (self.socket, self.read_buf);
-            let exc = protect(|| {
-                // SAFETY: readinto fills our own 256-byte bytearray.
-                unsafe { got = call_method(socket, sys::MP_QSTR_readinto, &[read_buf]) };
-            });
-            if let Some(e) = exc {
-                return Err(self.failure(e, NetFailure::Read));
-            }
+            // SAFETY: readinto fills our own 256-byte bytearray, under catch.
+            let got = self.vm(NetFailure::Read, || unsafe {
+                call_method(socket, sys::MP_QSTR_readinto, &[read_buf])
+            })?;
             match obj::int_value(got) {
                 Some(Ok(n)) if n >= 0 => {
-                    let n = (n as usize).min(buf.len());
                     let src = obj::buffer(read_buf, false).unwrap_or(&mut []);
-                    let n = n.min(src.len());
+                    let n = usize::try_from(n).unwrap_or(0).min(buf.len()).min(src.len());
                     buf[..n].copy_from_slice(&src[..n]);
                     return Ok(n);
                 }
@@ -366,8 +373,8 @@ impl Transport for MpTransport {
         if !self.socket.is_null() {
             let socket = self.socket;
             // Closing is best effort; an exception here is not the caller's problem.
-            // SAFETY: closing our own socket object under protect.
-            let _ = protect(|| unsafe {
+            // SAFETY: closing our own socket object under catch.
+            let _ = catch(|| unsafe {
                 call_method(socket, sys::MP_QSTR_close, &[]);
             });
         }
