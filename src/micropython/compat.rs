@@ -4,12 +4,10 @@
 //! reference did: `report_log_error(component, message)` (component first) and
 //! `report_crash(report)` with a dict.
 
-use core::ffi::c_void;
-
 use honch_mp_sys as sys;
 
 use super::honch::{construct, method_args, with_client, CLIENT_LOCALS_TABLE, HONCH_TYPE};
-use super::layout::{ObjType, RomDict, Slots};
+use super::layout::{slot, ObjType, RomDict, Slots};
 use super::lifecycle::report_log_error_with;
 use super::obj::{self, Obj};
 use super::platform::MpClock;
@@ -99,8 +97,8 @@ pub static CLIENT_TYPE: ObjType<3> = ObjType::new(
         ..Slots::NONE
     },
     [
-        make_new as *const c_void,
-        HONCH_TYPE.as_type() as *const c_void,
-        &raw const LOCALS as *const c_void,
+        slot::make_new(make_new),
+        slot::data(&HONCH_TYPE),
+        slot::data(&LOCALS),
     ],
 );

@@ -8,7 +8,7 @@ use core::ptr::{addr_of, addr_of_mut};
 use honch_mp_sys as sys;
 
 use super::compat::{self, CLIENT_TYPE};
-use super::layout::{fun_sig, FunVar, ObjBase, ObjType, RomDict, RomElem, Slots};
+use super::layout::{fun_sig, slot, FunVar, MethodFn, ObjBase, ObjType, RomDict, RomElem, Slots};
 use super::lifecycle::{
     flush, install_error_hook, last_error, report_log_error, run, shutdown, tick, uninstall_error_hook,
 };
@@ -552,7 +552,7 @@ unsafe extern "C" fn queue_stats(n_args: usize, args: *const Obj, kw: *mut sys::
     }
 }
 
-const fn method(fun: *const c_void, n_min: u32, n_max: u32) -> FunVar {
+const fn method(fun: MethodFn, n_min: u32, n_max: u32) -> FunVar {
     FunVar {
         base: ObjBase {
             type_: builtin_type!(mp_type_fun_builtin_var),
@@ -571,9 +571,9 @@ macro_rules! methods {
         honch { $($hq:ident => $hobj:ident = $hfun:path [$hmin:expr, $hmax:expr]),* $(,)? }
         client { $($cq:ident => $cobj:ident = $cfun:path [$cmin:expr, $cmax:expr]),* $(,)? }
     ) => {
-        $(static $obj: FunVar = method($fun as *const c_void, $min, $max);)*
-        $(static $hobj: FunVar = method($hfun as *const c_void, $hmin, $hmax);)*
-        $(static $cobj: FunVar = method($cfun as *const c_void, $cmin, $cmax);)*
+        $(static $obj: FunVar = method($fun, $min, $max);)*
+        $(static $hobj: FunVar = method($hfun, $hmin, $hmax);)*
+        $(static $cobj: FunVar = method($cfun, $cmin, $cmax);)*
         static LOCALS_TABLE: [RomElem; [$(stringify!($obj)),*, $(stringify!($hobj)),*].len()] = [
             $(RomElem { key: qstr_rom(sys::$qstr), value: &raw const $obj as *const c_void },)*
             $(RomElem { key: qstr_rom(sys::$hq), value: &raw const $hobj as *const c_void },)*
@@ -624,5 +624,5 @@ pub static HONCH_TYPE: ObjType<2> = ObjType::new(
         locals_dict: 2,
         ..Slots::NONE
     },
-    [make_new as *const c_void, &raw const LOCALS as *const c_void],
+    [slot::make_new(make_new), slot::data(&LOCALS)],
 );

@@ -143,12 +143,49 @@ pub struct Module {
     pub globals: *const RomDict,
 }
 
-/// `mp_obj_fun_builtin_var_t`; `fun` is the `var` or `kw` member of its union.
+/// `mp_obj_fun_builtin_var_t` with `MP_OBJ_FUN_ARGS_MAX`-style keyword support: `fun` is the
+/// `kw` member of its union.
 #[repr(C)]
 pub struct FunVar {
     pub base: ObjBase,
     pub sig: u32,
-    pub fun: *const c_void,
+    pub fun: MethodFn,
+}
+
+/// The C signatures of the functions the binding gives MicroPython. Slots are stored as
+/// `const void *` (that is how `mp_obj_type_t` holds them), but each is made from a function
+/// of its own type by the constructors in [`slot`], so a wrong signature does not compile.
+pub type MethodFn = unsafe extern "C" fn(usize, *const sys::mp_obj_t, *mut sys::mp_map_t) -> sys::mp_obj_t;
+pub type MakeNewFn =
+    unsafe extern "C" fn(*const sys::mp_obj_type_t, usize, usize, *const sys::mp_obj_t) -> sys::mp_obj_t;
+pub type CallFn = unsafe extern "C" fn(sys::mp_obj_t, usize, usize, *const sys::mp_obj_t) -> sys::mp_obj_t;
+pub type AttrFn = unsafe extern "C" fn(sys::mp_obj_t, sys::qstr, *mut sys::mp_obj_t);
+pub type PrintFn = unsafe extern "C" fn(*const sys::mp_print_t, sys::mp_obj_t, sys::mp_print_kind_t);
+
+/// Typed constructors of type slots.
+pub mod slot {
+    use super::*;
+
+    pub const fn make_new(f: MakeNewFn) -> *const c_void {
+        f as *const c_void
+    }
+
+    pub const fn call(f: CallFn) -> *const c_void {
+        f as *const c_void
+    }
+
+    pub const fn attr(f: AttrFn) -> *const c_void {
+        f as *const c_void
+    }
+
+    pub const fn print(f: PrintFn) -> *const c_void {
+        f as *const c_void
+    }
+
+    /// A parent type or a locals dict: a pointer to constant data.
+    pub const fn data<T>(p: &'static T) -> *const c_void {
+        (p as *const T).cast()
+    }
 }
 
 /// `mp_obj_str_t`.

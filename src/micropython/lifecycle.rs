@@ -1,12 +1,10 @@
 //! The methods that reach beyond one event: uploads (`tick`, `flush`, `shutdown`), error
 //! reporting (`report_log_error`, `last_error`, `run`, the `sys.excepthook` wrapper).
 
-use core::ffi::c_void;
-
 use honch_mp_sys as sys;
 
 use super::honch::{method_args, text, with_client, with_instance, Instance};
-use super::layout::{ObjBase, ObjType, Slots};
+use super::layout::{slot, ObjBase, ObjType, Slots};
 use super::obj::{self, builtin_type, Obj, Qstr};
 use super::platform::{self, catch, MpClock};
 use super::raise::{finish, Raise, Result};
@@ -332,7 +330,7 @@ static HOOK_TYPE: ObjType<1> = ObjType::new(
         call: 1,
         ..Slots::NONE
     },
-    [hook_call as *const c_void],
+    [slot::call(hook_call)],
 );
 
 /// `sys.excepthook` (NULL where the firmware has none), and the `sys` module.

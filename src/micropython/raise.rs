@@ -5,7 +5,7 @@ use core::ffi::c_void;
 
 use honch_mp_sys as sys;
 
-use super::layout::{ObjType, RomDict, RomElem, Slots};
+use super::layout::{slot, ObjType, RomDict, RomElem, Slots};
 use super::obj::{self, builtin_type, qstr_rom, small_int, small_int_rom, Obj, Qstr};
 use crate::status::{Error, ErrorClass, Status};
 
@@ -185,11 +185,11 @@ macro_rules! exception_type {
                 locals_dict: 5,
             },
             [
-                sys::mp_obj_exception_make_new as *const c_void,
-                sys::mp_obj_exception_print as *const c_void,
-                exception_attr as *const c_void,
+                slot::make_new(sys::mp_obj_exception_make_new),
+                slot::print(sys::mp_obj_exception_print),
+                slot::attr(exception_attr),
                 $parent as *const c_void,
-                &raw const $dict as *const c_void,
+                slot::data(&$dict),
             ],
         );
     };
