@@ -63,6 +63,19 @@ unsafe extern "C" fn make_new(
     ))
 }
 
+/// `bytes`, `bytearray`, `memoryview` (or a subclass): what `ca_certs` takes besides `str`,
+/// as on CPython.
+fn is_bytes_like(o: Obj) -> bool {
+    let base = obj::native_value(o).unwrap_or(o);
+    [
+        builtin_type!(mp_type_bytes),
+        builtin_type!(mp_type_bytearray),
+        builtin_type!(mp_type_memoryview),
+    ]
+    .into_iter()
+    .any(|t| obj::is_type(base, t))
+}
+
 /// `ca_certs` as the firmware's TLS module takes it: a `str` or `bytes` object as given,
 /// anything else (`bytearray`, `memoryview`, a subclass) copied into a new `bytes` now, so
 /// that a later change to the caller's object cannot reach the client either.
@@ -130,7 +143,8 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
             FieldKind::Certificates if !is_none => {
                 let data = match obj::str_data(value) {
                     Some(text) => Some(text.as_bytes()),
-                    None => obj::buffer(value, false).map(|b| &*b),
+                    None if is_bytes_like(value) => obj::buffer(value, false).map(|b| &*b),
+                    None => None,
                 };
                 match data {
                     Some(d) if crate::trust::looks_like_certificates(d) => ca_certs = value,
