@@ -46,6 +46,7 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-env-changed=HONCH_MPY_CFLAGS");
     println!("cargo:rerun-if-env-changed=HONCH_MPY_PORT_DIR");
+    println!("cargo:rerun-if-env-changed=HONCH_MPY_SYSTEM_INCLUDES");
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=c/honch_usermod.c");
 
@@ -56,7 +57,15 @@ fn main() {
         );
     };
     let port_dir = PathBuf::from(env::var("HONCH_MPY_PORT_DIR").unwrap_or_else(|_| ".".into()));
-    let args = clang_args(&cflags, &port_dir);
+    let mut args = clang_args(&cflags, &port_dir);
+    // The port compiler's C library headers (a cross compiler's newlib or picolibc), searched
+    // after clang's own: micropython.mk / micropython.cmake ask the compiler for them.
+    if let Ok(dirs) = env::var("HONCH_MPY_SYSTEM_INCLUDES") {
+        for dir in dirs.split_whitespace() {
+            args.push("-idirafter".into());
+            args.push(dir.into());
+        }
+    }
     // Regenerate when MicroPython regenerates its headers (a new qstr renumbers them all).
     for arg in &args {
         if let Some(dir) = arg.strip_prefix("-I") {

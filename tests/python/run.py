@@ -6,7 +6,8 @@ named test_* in modules named test_*.py, using the helpers in check.py.
     micropython tests/python/run.py [name-filter]
 
 Prints one line per test and a last line "<runtime>: N passed, M failed"; exits 1 on any
-failure (and when no test ran).
+failure (and when no test ran). Firmware without a filesystem runs the same modules frozen
+into the image (tests/firmware/).
 """
 
 import os
@@ -36,31 +37,10 @@ def modules():
 
 
 def main():
-    pattern = sys.argv[1] if len(sys.argv) > 1 else ""
-    passed = failed = 0
-    for name in modules():
-        module = __import__(name)
-        tests = [t for t in dir(module) if t.startswith("test_")]
-        tests.sort()
-        for test in tests:
-            label = name + "." + test
-            if pattern and pattern not in label:
-                continue
-            try:
-                getattr(module, test)()
-            except Exception as e:  # report and go on: one failure must not hide others
-                failed += 1
-                print("FAIL", label, "-", type(e).__name__ + ":", e)
-                if hasattr(sys, "print_exception"):
-                    sys.print_exception(e)
-                else:
-                    import traceback
+    from runner import run_modules
 
-                    traceback.print_exc()
-            else:
-                passed += 1
-                print("ok  ", label)
-    print("%s: %d passed, %d failed" % (RUNTIME, passed, failed))
+    pattern = sys.argv[1] if len(sys.argv) > 1 else ""
+    passed, failed = run_modules(modules(), pattern)
     if failed or not passed:
         sys.exit(1)
 

@@ -1,7 +1,10 @@
 """HTTPS end to end: certificates made at test time (tests/tls/make-certs.sh), collectors
 serving them (tests/e2e/with-collectors.sh), the SDK verifying chain, dates and host name."""
 
+import socket
+
 import honch
+import check
 from check import eq, true, raises
 from e2e import API_KEY, endpoint, events_of, now_ms, elapsed_ms, test_ca, unique_device
 
@@ -83,3 +86,30 @@ def test_trust_keywords_are_checked_at_construction():
     for bad in (0, "yes", 1.0):
         e = raises(honch.InvalidArgumentError, client, "tls_ok", device("bad"), verify_tls=bad)
         true("verify_tls" in str(e), str(e))
+
+
+def test_ca_certs_as_a_mutable_buffer_is_copied_at_construction():
+    # A listener that never accepts: the TLS handshake starts and times out.
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(socket.getaddrinfo("127.0.0.1", 0)[0][-1])
+    server.listen(1)
+    port = server.getsockname()[1] if hasattr(server, "getsockname") else None
+    if port is None:
+        server.close()
+        return  # this port's socket has no getsockname(): nothing to connect to
+    try:
+        with open(__file__.rsplit("/", 1)[0] + "/../../certs/gts-root-r1.der", "rb") as f:
+            der = bytearray(f.read())
+        c = check.client(
+            endpoint_url="https://localhost:%d" % port,
+            transport_timeout_ms=300,
+            ca_certs=memoryview(der),
+        )
+        der[:] = b"\x00" * len(der)  # the client kept its own copy
+        c.track("e")
+        raises(honch.TransportError, c.flush)
+        reason = c.last_error()["reason"]
+        true(reason in ("tls_handshake", "read_failed", "write_failed"), "reason " + reason)
+    finally:
+        server.close()

@@ -1,0 +1,16 @@
+"""Runs the test modules frozen into a firmware image (tests/firmware/manifest.py): the
+firmware test driver (tests/firmware/run-qemu.py) imports this over the raw REPL."""
+
+from runner import run_modules
+
+MODULES = (
+    "test_binding_safety",
+    "test_construct",
+    "test_errors",
+    "test_hooks",
+    "test_identity",
+    "test_records",
+    "test_track",
+)
+
+run_modules(MODULES)
