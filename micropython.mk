@@ -48,16 +48,14 @@ endif
 
 $(HONCH_CARGO_LIB): $(HONCH_SOURCES) $(HONCH_GENHDR)
 	$(ECHO) "CARGO $(notdir $@)"
-	$(Q)cargo rustc --quiet --locked \
+	$(Q)MAKEFLAGS= cargo rustc --quiet --locked \
 		--manifest-path $(HONCH_DIR)/Cargo.toml --lib --crate-type staticlib \
 		--profile firmware --no-default-features --features micropython \
 		$(HONCH_TARGET_ARG) --target-dir $(HONCH_CARGO_DIR)
 	$(Q)touch $@
 
 $(HONCH_LIB): $(HONCH_CARGO_LIB) $(HONCH_DIR)/mp_bindings/finish-staticlib.sh
-	$(Q)$(HONCH_DIR)/mp_bindings/finish-staticlib.sh $< $@ $(or $(NM),$(CROSS_COMPILE)nm) \
-		$(or $(OBJCOPY),$(CROSS_COMPILE)objcopy) \
-		"$$($(CC) $(HONCH_CC_TARGET_FLAGS) -print-libgcc-file-name)"
+	$(Q)$(HONCH_DIR)/mp_bindings/finish-staticlib.sh $< $@ $(or $(NM),$(CROSS_COMPILE)nm)
 
 # The image relinks when the library changes, whatever the port calls it.
 $(BUILD)/firmware.elf: $(HONCH_LIB)

@@ -2,38 +2,47 @@
 # Makes cargo's static library fit to link into a firmware image (micropython.mk and
 # micropython.cmake run it after cargo):
 #
-#   finish-staticlib.sh IN.a OUT.a NM OBJCOPY LIBGCC
+#   finish-staticlib.sh IN.a OUT.a NM
+#
+# NM is the port's nm. The archive is rewritten with the LLVM objcopy that ships with the
+# Rust toolchain (rust-objcopy): the port's binutils may not read what rustc's LLVM wrote
+# (newer RISC-V relocations in debug sections, LLVM bitcode).
 #
 # - Rust's compiler_builtins defines memcpy, memset, memcmp, strlen, 64-bit shifts and
-#   divisions for bare-metal targets. The library comes first on many ports' link lines, so
-#   those would replace the firmware's own routines for the whole image (on RP2040 that
-#   moved libgcc's RAM-resident helpers to flash). Every such symbol that the firmware has
-#   too (libgcc's, and the five C string routines every MicroPython port links) is made
-#   local to its object: our code then calls the firmware's routine, like the C code does.
-# - ARM unwind tables (.ARM.exidx*, .ARM.extab*) are dropped: the library never unwinds
-#   (panic = abort), and some ports' linker scripts place them over .data.
-# The list of localised symbols is left next to OUT.a (OUT.a.localized).
+#   divisions, soft-float helpers for bare-metal targets. Our library comes first on many
+#   ports' link lines, so those definitions would replace the firmware's own routines for
+#   the whole image (on RP2040 that moved libgcc's RAM-resident helpers to flash). So:
+#   the C string routines (memcpy, memmove, memset, memcmp, strlen), which every
+#   MicroPython firmware links, are made local: our code calls the firmware's, like its C
+#   code does. Every other global symbol of compiler_builtins gets a private name
+#   (honch_cb_<name>), in its definition and in our references: our code keeps its own copy
+#   and the firmware keeps libgcc's. The list is left in OUT.a.symbols.
+# - Debug info, LLVM bitcode and ARM unwind tables (.ARM.exidx*, .ARM.extab*) are dropped:
+#   the firmware never reads them (panic = abort), and some ports' linker scripts place
+#   unwind tables over .data.
 set -eu
-in=$1 out=$2 nm=$3 objcopy=$4 libgcc=$5
+in=$1 out=$2 nm=$3
+sysroot=$(rustc --print sysroot)
+host=$(rustc -vV | sed -n 's/^host: //p')
+objcopy=$sysroot/lib/rustlib/$host/bin/rust-objcopy
+# rust-objcopy loads the toolchain's libLLVM (rustc finds it through its rpath).
+LD_LIBRARY_PATH=$sysroot/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 tmp=$out.tmp
 cp "$in" "$tmp"
-# The embedded LLVM bitcode goes too: binutils' LTO plugin cannot read it (newer LLVM) and
-# then reports the objects as having no symbols; the linker never uses it.
-"$objcopy" --remove-section=.llvmbc --remove-section=.llvmcmd \
-  --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' "$tmp"
+"$objcopy" --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd \
+  --wildcard --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' "$tmp"
 # Global symbols defined by the compiler_builtins members of the archive.
 "$nm" -g --defined-only "$tmp" 2>/dev/null | awk '
   /:$/ { inside = ($0 ~ /compiler_builtins/); next }
   inside && NF == 3 { print $3 }' | sort -u >"$tmp.builtins"
+printf '%s\n' memcmp memcpy memmove memset strlen >"$tmp.c"
+comm -12 "$tmp.builtins" "$tmp.c" >"$tmp.localize"
+comm -23 "$tmp.builtins" "$tmp.c" | awk '{ print $1, "honch_cb_" $1 }' >"$tmp.rename"
+"$objcopy" --localize-symbols="$tmp.localize" --redefine-syms="$tmp.rename" "$tmp"
 {
-  if [ -f "$libgcc" ]; then
-    "$nm" -g --defined-only "$libgcc" 2>/dev/null | awk 'NF == 3 { print $3 }'
-  fi
-  printf '%s\n' memcpy memmove memset memcmp strlen
-} | sort -u >"$tmp.firmware"
-comm -12 "$tmp.builtins" "$tmp.firmware" >"$out.localized"
-if [ -s "$out.localized" ]; then
-  "$objcopy" --localize-symbols="$out.localized" "$tmp"
-fi
-rm -f "$tmp.builtins" "$tmp.firmware"
+  sed 's/^/local: /' "$tmp.localize"
+  sed 's/^/renamed: /' "$tmp.rename"
+} >"$out.symbols"
+rm -f "$tmp.builtins" "$tmp.c" "$tmp.localize" "$tmp.rename"
 mv "$tmp" "$out"

@@ -13,4 +13,7 @@ MODULES = (
     "test_track",
 )
 
-run_modules(MODULES)
+passed, failed = run_modules(MODULES)
+if failed or not passed:
+    # An exception is what the raw REPL reports as failure to the driver.
+    raise AssertionError("%d failed, %d passed" % (failed, passed))
