@@ -48,7 +48,7 @@ endif
 
 $(HONCH_CARGO_LIB): $(HONCH_SOURCES) $(HONCH_GENHDR)
 	$(ECHO) "CARGO $(notdir $@)"
-	$(Q)MAKEFLAGS= cargo rustc --quiet --locked \
+	$(Q)MAKEFLAGS= MFLAGS= cargo rustc --quiet --locked \
 		--manifest-path $(HONCH_DIR)/Cargo.toml --lib --crate-type staticlib \
 		--profile firmware --no-default-features --features micropython \
 		$(HONCH_TARGET_ARG) --target-dir $(HONCH_CARGO_DIR)
