@@ -20,7 +20,7 @@ mod transport;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::{Error, ErrorClass, Status};
-use transport::{parse_ca_certs, DetachedTransport, StdTransport, TlsSettings};
+use transport::{parse_ca_certs, DetachedTransport, PendingSignal, StdTransport, TlsSettings};
 
 create_exception!(
     _honch_core,
@@ -345,6 +345,8 @@ pub struct Honch {
     buffer: EventBuffer,
     connectivity_callback: Option<Py<PyAny>>,
     transport: StdTransport,
+    /// What a signal handler raised during the last network wait (see `upload`).
+    signals: PendingSignal,
     /// The `sys.excepthook` wrapper `install_error_hook()` put in place, if any.
     error_hook: Option<Py<ErrorHook>>,
 }
@@ -364,7 +366,8 @@ impl Honch {
     }
 
     /// Runs an upload step with the GIL released around network waits, then logs a new
-    /// distinct failure.
+    /// distinct failure. When a signal handler raised during a wait (Ctrl-C), the request was
+    /// given up and that exception is raised unchanged instead of the core's result.
     fn upload(
         &mut self,
         py: Python<'_>,
@@ -378,6 +381,12 @@ impl Honch {
         } = self;
         let mut net = DetachedTransport { py, inner: transport };
         let result = step(client, buffer.bytes(), &mut net);
+        if let Some(raised) = self.signals.take() {
+            // The failure the core saw is the interruption itself: nothing to log.
+            let mut line = [0u8; LAST_ERROR_LINE_BUF];
+            let _ = self.client.take_log_line(&mut line);
+            return Err(raised);
+        }
         self.log_failure(py);
         result.map_err(to_py_err)
     }
@@ -629,11 +638,13 @@ impl Honch {
         }
         let seed = os_seed(py)?;
         let client = Client::new(config, buffer.bytes(), seed, &SystemClock, "cpython").map_err(to_py_err)?;
+        let signals = PendingSignal::default();
         Ok(Self {
             client,
             buffer,
             connectivity_callback: extras.connectivity_callback,
-            transport: StdTransport::new(settings),
+            transport: StdTransport::new(settings, Some(signals.hook())),
+            signals,
             error_hook: None,
         })
     }
