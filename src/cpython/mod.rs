@@ -331,6 +331,7 @@ fn write_value(
     Err(record::UNSUPPORTED_VALUE.into())
 }
 
+/// A text argument: a `str` or a subclass of it (read at C level, no `__str__`), nothing else.
 fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, err: Error) -> PyResult<std::borrow::Cow<'a, str>> {
     obj.cast::<PyString>()
         .map_err(|_| to_py_err(err))?
@@ -338,7 +339,48 @@ fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, err: Error) -> PyResult<std::borrow::
         .map_err(|_| to_py_err(err))
 }
 
+/// `None` (or absent) as `None`, else a text argument as in [`text_arg`].
+fn optional_text<'a>(
+    obj: Option<&'a Bound<'_, PyAny>>,
+    err: Error,
+) -> PyResult<Option<std::borrow::Cow<'a, str>>> {
+    match obj {
+        Some(o) if !o.is_none() => text_arg(o, err).map(Some),
+        _ => Ok(None),
+    }
+}
+
+const BUSY: Error = Error::new(
+    Status::Busy,
+    "client is busy (called again from inside a callback or another thread)",
+);
+
+const CRASH_NOT_REPORTED: &str = "crash not reported: the client is busy (an exception reached the error hook while one of its methods was running)";
+
+/// The one way into a client: exclusive access to it for the length of a method, or a
+/// `HonchError` with status 13 (busy) when one of its methods is already running: called
+/// again from a callback it runs (the connectivity callback, a logging handler, a signal
+/// handler), or from another thread while it waits on the network with the GIL released.
+/// (PyO3's implicit borrow of a `&mut self` receiver would raise `RuntimeError` instead, and
+/// `borrow_mut()` would panic.)
+fn enter<'py>(slf: &Bound<'py, Honch>) -> PyResult<PyRefMut<'py, Honch>> {
+    slf.try_borrow_mut().map_err(|_| to_py_err(BUSY))
+}
+
+/// Logs `text` as a warning on the "honch" logger, best effort (a broken logging setup must
+/// not break the SDK).
+fn warn(py: Python<'_>, text: &str) {
+    let logged = py
+        .import("logging")
+        .and_then(|logging| logging.call_method1("getLogger", ("honch",)))
+        .and_then(|logger| logger.call_method1("warning", (text,)));
+    drop(logged);
+}
+
 /// The device-analytics client (product.md §3).
+///
+/// Every method enters the client through [`enter`] (busy when re-entered), reads its Python
+/// arguments with C-level APIs, and calls the core.
 #[pyclass(module = "_honch_core", subclass)]
 pub struct Honch {
     client: Client,
@@ -409,6 +451,28 @@ impl Honch {
         }
     }
 
+    fn do_flush(&mut self, py: Python<'_>) -> PyResult<()> {
+        let online = self.online(py)?;
+        self.upload(py, |client, buf, net| {
+            client.flush(buf, &SystemClock, net, online)
+        })
+    }
+
+    fn do_report_log_error(
+        &mut self,
+        message: &Bound<'_, PyAny>,
+        component: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        const BAD_MESSAGE: Error = Error::invalid("invalid error message");
+        const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
+        let message = text_arg(message, BAD_MESSAGE)?;
+        let component = optional_text(component, BAD_COMPONENT)?;
+        let Honch { client, buffer, .. } = self;
+        client
+            .report_log_error(buffer.bytes(), component.as_deref(), &message)
+            .map_err(to_py_err)
+    }
+
     /// Queues the `$crash` for `exc`; `tb` is its traceback (crash site last).
     fn report_exception(
         &mut self,
@@ -471,7 +535,7 @@ impl Honch {
 }
 
 /// The `sys.excepthook` wrapper: reports the crash, then always calls the previous hook.
-#[pyclass(module = "_honch_core")]
+#[pyclass(module = "_honch_core", frozen)]
 pub struct ErrorHook {
     client: Py<Honch>,
     previous: Py<PyAny>,
@@ -486,10 +550,13 @@ impl ErrorHook {
         exc: &Bound<'_, PyAny>,
         tb: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        if let Ok(mut client) = self.client.bind(py).try_borrow_mut() {
-            if exc.is_instance_of::<PyException>() {
+        if exc.is_instance_of::<PyException>() {
+            match enter(self.client.bind(py)) {
                 // Reporting must never stop the previous hook from running.
-                let _ = client.report_exception(py, exc, Some(tb.clone()));
+                Ok(mut client) => drop(client.report_exception(py, exc, Some(tb.clone()))),
+                // An exception escaped while a method of the client ran (from one of its
+                // callbacks): the crash cannot be queued now; say so rather than lose it silently.
+                Err(_) => warn(py, CRASH_NOT_REPORTED),
             }
         }
         self.previous.bind(py).call1((exc_type, exc, tb)).map(drop)
@@ -630,11 +697,7 @@ impl Honch {
         };
         let settings = TlsSettings::new(&anchors, config.verify_tls).map_err(invalid)?;
         if !settings.verifies() {
-            let warned = py
-                .import("logging")
-                .and_then(|l| l.call_method1("getLogger", ("honch",)))
-                .and_then(|l| l.call_method1("warning", (crate::trust::VERIFY_DISABLED_WARNING,)));
-            drop(warned);
+            warn(py, crate::trust::VERIFY_DISABLED_WARNING);
         }
         let seed = os_seed(py)?;
         let client = Client::new(config, buffer.bytes(), seed, &SystemClock, "cpython").map_err(to_py_err)?;
@@ -651,10 +714,15 @@ impl Honch {
 
     /// Queues `event` with optional `properties` (a dict).
     #[pyo3(signature = (event, properties=None))]
-    fn track(&mut self, event: &Bound<'_, PyAny>, properties: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn track(
+        slf: &Bound<'_, Self>,
+        event: &Bound<'_, PyAny>,
+        properties: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let name = text_arg(event, record::INVALID_EVENT_NAME)?;
-        let props = PyProps::new(properties, self.guard())?;
-        let Honch { client, buffer, .. } = self;
+        let mut this = enter(slf)?;
+        let props = PyProps::new(properties, this.guard())?;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .track(buffer.bytes(), &SystemClock, &name, &props)
             .map_err(to_py_err)
@@ -663,16 +731,17 @@ impl Honch {
     /// Switches the distinct id to `distinct_id` and queues `$identify` with `traits`.
     #[pyo3(signature = (distinct_id, traits=None))]
     fn identify(
-        &mut self,
+        slf: &Bound<'_, Self>,
         distinct_id: &Bound<'_, PyAny>,
         traits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let id = text_arg(distinct_id, record::INVALID_DISTINCT_ID)?;
-        let props = PyProps::new(traits, self.guard())?;
+        let mut this = enter(slf)?;
+        let props = PyProps::new(traits, this.guard())?;
         if props.count() >= record::MAX_PROPERTIES {
             return Err(to_py_err(record::TOO_MANY_PROPERTIES));
         }
-        let Honch { client, buffer, .. } = self;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .identify(buffer.bytes(), &SystemClock, &id, &props)
             .map_err(to_py_err)
@@ -680,14 +749,19 @@ impl Honch {
 
     /// Queues `$set_property` with `{key: value}`.
     #[pyo3(signature = (key, value=None))]
-    fn set_property(&mut self, key: &Bound<'_, PyAny>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn set_property(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let key = text_arg(key, record::INVALID_PROPERTY_KEY)?;
+        let mut this = enter(slf)?;
         let props = PyPair {
             key: &key,
             value,
-            guard: self.guard(),
+            guard: this.guard(),
         };
-        let Honch { client, buffer, .. } = self;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .set_property(buffer.bytes(), &SystemClock, &props)
             .map_err(to_py_err)
@@ -695,106 +769,88 @@ impl Honch {
 
     /// Reports a connectivity change (`True`/`False`); queues `$connectivity_change` when the
     /// state really changed.
-    fn connectivity_changed(&mut self, connected: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn connectivity_changed(slf: &Bound<'_, Self>, connected: &Bound<'_, PyAny>) -> PyResult<()> {
         let connected = connected
             .cast::<PyBool>()
             .map_err(|_| to_py_err(CONNECTED_NOT_BOOL))?
             .is_true();
-        let Honch { client, buffer, .. } = self;
-        client
-            .connectivity_changed(buffer.bytes(), &SystemClock, connected)
-            .map(drop)
-            .map_err(to_py_err)
+        Self::report_connectivity(slf, connected)
     }
 
     /// Same as `connectivity_changed(True)`.
-    fn connected(&mut self) -> PyResult<()> {
-        let Honch { client, buffer, .. } = self;
-        client
-            .connectivity_changed(buffer.bytes(), &SystemClock, true)
-            .map(drop)
-            .map_err(to_py_err)
+    fn connected(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::report_connectivity(slf, true)
     }
 
     /// Same as `connectivity_changed(False)`.
-    fn disconnected(&mut self) -> PyResult<()> {
-        let Honch { client, buffer, .. } = self;
-        client
-            .connectivity_changed(buffer.bytes(), &SystemClock, false)
-            .map(drop)
-            .map_err(to_py_err)
+    fn disconnected(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::report_connectivity(slf, false)
     }
 
     /// Starts a session (ending an active one first).
     #[pyo3(signature = (name=None))]
-    fn session_start(&mut self, name: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn session_start(slf: &Bound<'_, Self>, name: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let name = match name {
             Some(n) if !n.is_none() => Some(n.str()?.to_cow()?.into_owned()),
             _ => None,
         };
-        let Honch { client, buffer, .. } = self;
+        let mut this = enter(slf)?;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .session_start(buffer.bytes(), &SystemClock, name.as_deref())
             .map_err(to_py_err)
     }
 
     /// Ends the active session, if any.
-    fn session_end(&mut self) -> PyResult<()> {
-        let Honch { client, buffer, .. } = self;
+    fn session_end(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let mut this = enter(slf)?;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .session_end(buffer.bytes(), &SystemClock)
             .map_err(to_py_err)
     }
 
     /// Back to the device id, no session, and an empty queue.
-    fn reset(&mut self) -> PyResult<()> {
-        let Honch { client, buffer, .. } = self;
+    fn reset(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let mut this = enter(slf)?;
+        let Honch { client, buffer, .. } = &mut *this;
         client.reset(buffer.bytes()).map_err(to_py_err)
     }
 
     /// Uploads at most one frame when an upload is due (call it from the main loop). Network
     /// and server failures are not raised: see `last_error()`.
-    fn tick(&mut self, py: Python<'_>) -> PyResult<()> {
-        let online = self.online(py)?;
-        self.upload(py, |client, buf, net| client.tick(buf, &SystemClock, net, online))
+    fn tick(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let mut this = enter(slf)?;
+        let online = this.online(py)?;
+        this.upload(py, |client, buf, net| client.tick(buf, &SystemClock, net, online))
     }
 
     /// Sends every queued event now; raises the first failure (the events stay queued).
-    fn flush(&mut self, py: Python<'_>) -> PyResult<()> {
-        let online = self.online(py)?;
-        self.upload(py, |client, buf, net| {
-            client.flush(buf, &SystemClock, net, online)
-        })
+    fn flush(slf: &Bound<'_, Self>) -> PyResult<()> {
+        enter(slf)?.do_flush(slf.py())
     }
 
     /// Queues `$device_shutdown`, uploads what it can, and closes the client.
-    fn shutdown(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.upload(py, |client, buf, net| client.shutdown(buf, &SystemClock, net))
+    fn shutdown(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        enter(slf)?.upload(py, |client, buf, net| client.shutdown(buf, &SystemClock, net))
     }
 
     /// Records an error message; repeats are counted and sent as `$error` events.
     #[pyo3(signature = (message, *, component=None))]
     fn report_log_error(
-        &mut self,
+        slf: &Bound<'_, Self>,
         message: &Bound<'_, PyAny>,
         component: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        const BAD_MESSAGE: Error = Error::invalid("invalid error message");
-        const BAD_COMPONENT: Error = Error::invalid("component must be a str or None");
-        let message = text_arg(message, BAD_MESSAGE)?;
-        let component = match component {
-            Some(c) if !c.is_none() => Some(text_arg(c, BAD_COMPONENT)?),
-            _ => None,
-        };
-        let Honch { client, buffer, .. } = self;
-        client
-            .report_log_error(buffer.bytes(), component.as_deref(), &message)
-            .map_err(to_py_err)
+        enter(slf)?.do_report_log_error(message, component)
     }
 
     /// The most recent failure: status, reason, http, os_error, message, component.
-    fn last_error<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let e = self.client.last_error();
+    fn last_error<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let e = enter(slf)?.client.last_error();
         let d = PyDict::new(py);
         d.set_item("status", e.status.text())?;
         d.set_item("reason", e.reason.as_str())?;
@@ -806,7 +862,9 @@ impl Honch {
     }
 
     /// Calls `fn(*args, **kwargs)`; on an uncaught Exception queues one `$crash`, flushes
-    /// (ignoring delivery errors) and re-raises. Returns `fn`'s result.
+    /// (ignoring delivery errors) and re-raises. Returns `fn`'s result. The client is not
+    /// held while `fn` runs (it may use the client), only while the crash is reported; a
+    /// client that is busy when `run()` is called raises busy without calling `fn`.
     #[pyo3(signature = (function, *args, **kwargs))]
     fn run(
         slf: &Bound<'_, Self>,
@@ -815,18 +873,31 @@ impl Honch {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        match function.call(args, kwargs) {
-            Ok(result) => Ok(result.unbind()),
-            Err(err) => {
-                if err.is_instance_of::<PyException>(py) {
-                    let exc = err.value(py).clone();
-                    let tb = err.traceback(py).map(|t| t.into_any());
-                    let mut this = slf.borrow_mut();
-                    let _ = this.report_exception(py, exc.as_any(), tb);
-                    let _ = this.flush(py);
-                }
-                Err(err)
+        drop(enter(slf)?);
+        let err = match function.call(args, kwargs) {
+            Ok(result) => return Ok(result.unbind()),
+            Err(err) => err,
+        };
+        if !err.is_instance_of::<PyException>(py) {
+            return Err(err);
+        }
+        let Ok(mut this) = enter(slf) else {
+            // Another thread is inside a method of this client (fn's own calls are over).
+            warn(py, CRASH_NOT_REPORTED);
+            return Err(err);
+        };
+        let exc = err.value(py).clone();
+        let tb = err.traceback(py).map(|t| t.into_any());
+        drop(this.report_exception(py, exc.as_any(), tb));
+        // Delivery errors are ignored: the function's exception is what the caller sees. An
+        // exception that is no `Exception` (a Ctrl-C during the upload) is raised instead,
+        // with the function's exception as its context.
+        match this.do_flush(py) {
+            Err(raised) if !raised.is_instance_of::<PyException>(py) => {
+                drop(raised.value(py).setattr("__context__", err.value(py)));
+                Err(raised)
             }
+            _ => Err(err),
         }
     }
 
@@ -834,11 +905,12 @@ impl Honch {
     /// still runs). Returns False where the runtime has no `sys.excepthook`.
     fn install_error_hook(slf: &Bound<'_, Self>) -> PyResult<bool> {
         let py = slf.py();
+        let mut this = enter(slf)?;
         let sys = py.import("sys")?;
         let Ok(current) = sys.getattr("excepthook") else {
             return Ok(false);
         };
-        if let Some(hook) = &slf.borrow().error_hook {
+        if let Some(hook) = &this.error_hook {
             if current.is(hook.bind(py)) {
                 return Ok(true);
             }
@@ -851,32 +923,38 @@ impl Honch {
             },
         )?;
         sys.setattr("excepthook", hook.bind(py))?;
-        slf.borrow_mut().error_hook = Some(hook);
+        this.error_hook = Some(hook);
         Ok(true)
     }
 
     /// Restores the hook `install_error_hook()` replaced. Returns False if none was installed.
-    fn uninstall_error_hook(&mut self, py: Python<'_>) -> PyResult<bool> {
-        let Some(hook) = self.error_hook.take() else {
+    fn uninstall_error_hook(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let py = slf.py();
+        let mut this = enter(slf)?;
+        let Some(hook) = this.error_hook.take() else {
             return Ok(false);
         };
         let sys = py.import("sys")?;
         if let Ok(current) = sys.getattr("excepthook") {
             if current.is(hook.bind(py)) {
-                sys.setattr("excepthook", hook.borrow(py).previous.bind(py))?;
+                sys.setattr("excepthook", hook.get().previous.bind(py))?;
             }
         }
         Ok(true)
     }
 
     /// The configured device id (`None` after `shutdown()`).
-    fn get_device_id(&self) -> Option<String> {
-        self.client.device_id().map(str::to_owned)
+    fn get_device_id(slf: &Bound<'_, Self>) -> PyResult<Option<String>> {
+        Ok(enter(slf)?.client.device_id().map(str::to_owned))
     }
 
     /// Queue depth, bytes and drop counters.
-    fn queue_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.client.queue_stats();
+    fn queue_stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let this = enter(slf)?;
+        let s = this.client.queue_stats();
+        let max_queued_events = this.client.config().max_queued_events;
+        drop(this);
         let d = PyDict::new(py);
         d.set_item("depth", s.depth)?;
         d.set_item("bytes_used", s.bytes_used)?;
@@ -886,8 +964,19 @@ impl Honch {
         d.set_item("dead_lettered_events", s.dead_lettered_events)?;
         d.set_item("high_watermark_depth", s.high_watermark_depth)?;
         d.set_item("high_watermark_bytes", s.high_watermark_bytes)?;
-        d.set_item("max_queued_events", self.client.config().max_queued_events)?;
+        d.set_item("max_queued_events", max_queued_events)?;
         Ok(d)
+    }
+}
+
+impl Honch {
+    fn report_connectivity(slf: &Bound<'_, Self>, connected: bool) -> PyResult<()> {
+        let mut this = enter(slf)?;
+        let Honch { client, buffer, .. } = &mut *this;
+        client
+            .connectivity_changed(buffer.bytes(), &SystemClock, connected)
+            .map(drop)
+            .map_err(to_py_err)
     }
 }
 
@@ -911,16 +1000,16 @@ impl CompatClient {
 
     /// `report_log_error(component, message)` (component first, as the reference).
     fn report_log_error(
-        mut slf: PyRefMut<'_, Self>,
+        slf: &Bound<'_, Self>,
         component: &Bound<'_, PyAny>,
         message: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let component = (!component.is_none()).then_some(component);
-        slf.as_super().report_log_error(message, component)
+        enter(slf.as_super())?.do_report_log_error(message, component)
     }
 
     /// `report_crash({"message", "type", "backtrace"})`: queues the client's one `$crash`.
-    fn report_crash(mut slf: PyRefMut<'_, Self>, report: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn report_crash(slf: &Bound<'_, Self>, report: &Bound<'_, PyAny>) -> PyResult<()> {
         let report = report
             .cast::<PyDict>()
             .map_err(|_| invalid("report must be a dict"))?;
@@ -933,8 +1022,8 @@ impl CompatClient {
             }
         };
         let (message, type_name, backtrace) = (text("message")?, text("type")?, text("backtrace")?);
-        let base: &mut Honch = slf.as_super();
-        let Honch { client, buffer, .. } = base;
+        let mut this = enter(slf.as_super())?;
+        let Honch { client, buffer, .. } = &mut *this;
         client
             .report_crash(
                 buffer.bytes(),

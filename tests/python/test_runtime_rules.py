@@ -59,6 +59,167 @@ def depth(c):
     return c.queue_stats()["depth"]
 
 
+# --- re-entrant calls (Decision 17) ------------------------------------------------------
+
+
+def every_call(c, ran):
+    """Each public method with valid arguments: (label, callable, args)."""
+
+    def crashing():
+        ran.append("run's function")
+        raise ValueError("never reported")
+
+    return (
+        ("track", c.track, ("inner",)),
+        ("track with properties", c.track, ("inner", {"k": 1})),
+        ("identify", c.identify, ("user-1", {"plan": "x"})),
+        ("set_property", c.set_property, ("k", 1)),
+        ("session_start", c.session_start, ("s",)),
+        ("session_start()", c.session_start, ()),
+        ("session_end", c.session_end, ()),
+        ("report_log_error", c.report_log_error, ("message",)),
+        ("connectivity_changed", c.connectivity_changed, (True,)),
+        ("connected", c.connected, ()),
+        ("disconnected", c.disconnected, ()),
+        ("tick", c.tick, ()),
+        ("flush", c.flush, ()),
+        ("reset", c.reset, ()),
+        ("shutdown", c.shutdown, ()),
+        ("last_error", c.last_error, ()),
+        ("queue_stats", c.queue_stats, ()),
+        ("get_device_id", c.get_device_id, ()),
+        ("run", c.run, (crashing,)),
+        ("install_error_hook", c.install_error_hook, ()),
+        ("uninstall_error_hook", c.uninstall_error_hook, ()),
+    )
+
+
+def test_every_call_from_the_connectivity_callback_is_busy():
+    for outer in ("tick", "flush"):
+        holder = []
+        seen = []
+        ran = []
+
+        def online():
+            for label, fn, args in every_call(holder[0], ran):
+                seen.append((label, outcome(fn, *args)[1]))
+            return False  # offline: tick sends nothing, flush raises OfflineError
+
+        c = client(connectivity_callback=online)
+        holder.append(c)
+        c.track("before")
+        before = depth(c)
+        _, exc = outcome(getattr(c, outer))
+        if outer == "tick":
+            eq(exc, None, "tick while offline")
+        else:
+            true(isinstance(exc, honch.OfflineError), "flush while offline: " + describe(exc))
+        eq(len(seen), len(every_call(c, ran)), outer + ": every call was made")
+        for label, exc in seen:
+            check_busy(outer + " -> callback -> " + label, exc)
+        eq(ran, [], "run() while busy does not call its function")
+        # Nothing changed, and the client works normally afterwards.
+        eq(depth(c), before, outer + ": nothing queued by the refused calls")
+        eq(c.get_device_id(), "dev-001")
+        c.track("after")
+        eq(depth(c), before + 1)
+
+
+def test_compat_client_calls_from_the_callback_are_busy():
+    holder = []
+    seen = []
+
+    def online():
+        c = holder[0]
+        seen.append(("report_log_error", outcome(c.report_log_error, "comp", "message")[1]))
+        report = {"message": "m", "type": "ValueError", "backtrace": "x.py:1 in f"}
+        seen.append(("report_crash", outcome(c.report_crash, report)[1]))
+        seen.append(("track", outcome(c.track, "inner")[1]))
+        seen.append(("queue_stats", outcome(c.queue_stats)[1]))
+        return True
+
+    cfg = config(connectivity_callback=online, endpoint_url="http://127.0.0.1:9")
+    c = _honch_core.Client(cfg)
+    holder.append(c)
+    before = depth(c)
+    outcome(c.tick)
+    eq(len(seen), 4)
+    for label, exc in seen:
+        check_busy("Client: callback -> " + label, exc)
+    eq(depth(c), before)
+    c.report_log_error("comp", "after")
+
+
+def test_runs_function_may_use_the_client():
+    c = client()
+    before = depth(c)
+    eq(c.run(lambda: c.track("inside") or "result"), "result")
+    eq(c.run(lambda: c.run(lambda: c.track("nested")) or 7), 7)
+    eq(depth(c), before + 2)
+
+    # The crash is queued (the flush to a closed port fails quietly), then re-raised.
+    c2 = client(endpoint_url="http://127.0.0.1:9", transport_timeout_ms=500)
+
+    def crash():
+        c2.track("before_crash")
+        raise KeyError("boom")
+
+    before = depth(c2)
+    _, exc = outcome(c2.run, crash)
+    true(isinstance(exc, KeyError), "run re-raises the function's exception: " + describe(exc))
+    eq(depth(c2), before + 2, "the event and one $crash")
+
+
+def test_the_error_hook_never_panics_when_the_client_is_busy():
+    if not hasattr(sys, "excepthook"):
+        return
+    calls = []
+    original = sys.excepthook
+
+    def previous(exc_type, exc, tb):
+        calls.append(exc_type.__name__)
+
+    holder = []
+    seen = []
+
+    def online():
+        try:
+            raise ValueError("while busy")
+        except ValueError as e:
+            seen.append(outcome(sys.excepthook, type(e), e, e.__traceback__)[1])
+        return False
+
+    logged = []
+    logger = None
+    if CPYTHON:
+        import logging
+
+        class Capture(logging.Handler):
+            def emit(self, record):
+                logged.append(record.getMessage())
+
+        logger = logging.getLogger("honch")
+        capture = Capture()
+        logger.addHandler(capture)
+    sys.excepthook = previous
+    try:
+        c = client(connectivity_callback=online)
+        holder.append(c)
+        c.install_error_hook()
+        before = depth(c)
+        c.tick()
+        eq(seen, [None], "the hook returns normally")
+        eq(calls, ["ValueError"], "the previous hook still ran")
+        eq(depth(c), before, "no $crash could be queued while busy")
+        if logger is not None:
+            true([m for m in logged if "busy" in m], "the lost crash is logged: %r" % logged)
+        c.uninstall_error_hook()
+    finally:
+        sys.excepthook = original
+        if logger is not None:
+            logger.removeHandler(capture)
+
+
 class _Silent:
     """A server on 127.0.0.1 that accepts (or not) and never answers."""
 
@@ -75,6 +236,38 @@ class _Silent:
         for s in self.held:
             s.close()
         self.sock.close()
+
+
+def test_calls_from_another_thread_during_a_network_wait_are_busy():
+    if not CPYTHON:
+        return
+    import threading
+
+    server = _Silent()
+    try:
+        c = client(endpoint_url=server.url, transport_timeout_ms=5000)
+        c.track("queued")
+        before = depth(c)
+        result = []
+        worker = threading.Thread(target=lambda: result.append(outcome(c.flush)[1]))
+        worker.start()
+        server.sock.settimeout(5)
+        conn, _ = server.sock.accept()
+        server.held.append(conn)
+        # The worker is inside flush(), waiting for an answer with the GIL released.
+        ran = []
+        for label, fn, args in every_call(c, ran):
+            check_busy("thread -> " + label, outcome(fn, *args)[1])
+        eq(ran, [])
+        conn.close()  # the flush now fails at once
+        worker.join(10)
+        true(not worker.is_alive(), "flush returned")
+        true(isinstance(result[0], honch.TransportError), "flush: " + describe(result[0]))
+        eq(depth(c), before, "events stay queued")
+        c.track("after")
+        eq(depth(c), before + 1)
+    finally:
+        server.close()
 
 
 # --- Ctrl-C during a network wait ----------------------------------------------------------
