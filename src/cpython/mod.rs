@@ -3,18 +3,23 @@
 //! It only converts: Python arguments to core calls, core results and errors to Python
 //! objects and `HonchError` subclasses. Every rule lives in the core.
 
+use std::collections::VecDeque;
 use std::prelude::rust_2021::*;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+};
 
 use crate::client::{Client, Clock, Properties, SDK_VERSION};
-use crate::diagnostics::{format_backtrace, Frame, LogLevel, BACKTRACE_MAX_BYTES, LAST_ERROR_LINE_BUF};
+use crate::diagnostics::{
+    format_backtrace, Frame, LogLevel, BACKTRACE_MAX_BYTES, BACKTRACE_MAX_FRAMES, LAST_ERROR_LINE_BUF,
+};
 
 mod transport;
 use crate::config::{self, ConfigBuilder, Field, FieldKind};
@@ -98,19 +103,24 @@ fn class_object(py: Python<'_>, class: ErrorClass) -> Bound<'_, pyo3::types::PyT
     }
 }
 
-/// The `HonchError` subclass for `err`, with `.status` set on the instance.
-fn to_py_err(err: Error) -> PyErr {
+/// The `HonchError` subclass for `status`, with `message` and `.status` set on the instance.
+fn status_error(status: Status, message: &str) -> PyErr {
     Python::attach(|py| {
-        let class = class_object(py, err.status.error_class());
-        match class.call1((err.message,)) {
+        let class = class_object(py, status.error_class());
+        match class.call1((message,)) {
             Ok(instance) => {
                 // A failure here would only lose the per-instance status; the class default stays.
-                let _ = instance.setattr("status", err.status.code());
+                let _ = instance.setattr("status", status.code());
                 PyErr::from_value(instance)
             }
             Err(e) => e,
         }
     })
+}
+
+/// The `HonchError` subclass for `err`, with `.status` set on the instance.
+fn to_py_err(err: Error) -> PyErr {
+    status_error(err.status, err.message)
 }
 
 fn invalid(message: &'static str) -> PyErr {
@@ -137,77 +147,174 @@ impl Clock for SystemClock {
     }
 }
 
-/// 32 bytes from `os.urandom` for the client's random ids.
+const BAD_SEED: Error = Error::new(Status::Internal, "os.urandom(32) did not return 32 bytes");
+
+/// 32 bytes from `os.urandom` for the client's random ids. (Its own exceptions propagate; a
+/// replacement that returns anything but 32 bytes is an error, not a panic.)
 fn os_seed(py: Python<'_>) -> PyResult<[u8; 32]> {
     let bytes = py.import("os")?.call_method1("urandom", (32,))?;
-    let bytes = bytes.cast::<PyBytes>().map_err(PyErr::from)?;
-    let mut seed = [0u8; 32];
-    seed.copy_from_slice(&bytes.as_bytes()[..32]);
-    Ok(seed)
+    let bytes = bytes.cast::<PyBytes>().map_err(|_| to_py_err(BAD_SEED))?;
+    <[u8; 32]>::try_from(bytes.as_bytes()).map_err(|_| to_py_err(BAD_SEED))
+}
+
+/// A C-contiguous export of any object's buffer, seen as bytes whatever its item format
+/// (`array.array('i')` included: PyO3's typed `PyBuffer<u8>` refuses formats other than bytes),
+/// held until dropped.
+struct Export {
+    /// Boxed: the exporter may keep pointers into the `Py_buffer` it filled.
+    view: Box<ffi::Py_buffer>,
+}
+
+// SAFETY: a `Py_buffer` is plain data (pointers to the exported memory and to the exporter);
+// this crate touches it and the memory only with the GIL held (every method of the client
+// runs attached, and `drop` attaches), which is what PyO3's own `PyBuffer` relies on too.
+unsafe impl Send for Export {}
+// SAFETY: as for `Send`: every access happens with the GIL held.
+unsafe impl Sync for Export {}
+
+impl Export {
+    /// Exports `obj`'s buffer as plain bytes (`PyBUF_SIMPLE`, which asks the exporter for
+    /// contiguous memory), writable ones only when `writable`. Objects without the buffer
+    /// protocol, and exports that are not C-contiguous, are errors (the Python exception of
+    /// the exporter is dropped: callers raise their own).
+    fn new(obj: &Bound<'_, PyAny>, writable: bool) -> Option<Self> {
+        let flags = if writable {
+            ffi::PyBUF_WRITABLE
+        } else {
+            ffi::PyBUF_SIMPLE
+        };
+        let mut view = Box::new(ffi::Py_buffer::new());
+        // SAFETY: `obj` is a live object and the GIL is held; `view` is a valid, writable
+        // Py_buffer that PyObject_GetBuffer fills on success (returns 0) and leaves without
+        // an export on failure (returns -1 with an exception set).
+        let status = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, flags) };
+        if status != 0 {
+            drop(PyErr::take(obj.py()));
+            return None;
+        }
+        // From here on `Drop` releases the export, whatever the checks below decide.
+        let export = Self { view };
+        // SAFETY: `export.view` was filled by a successful PyObject_GetBuffer; the GIL is held.
+        let contiguous = unsafe { ffi::PyBuffer_IsContiguous(&*export.view, b'C' as std::ffi::c_char) } != 0;
+        let len = export.view.len;
+        let sane = len >= 0 && (len == 0 || !export.view.buf.is_null());
+        (contiguous && sane && (!writable || export.view.readonly == 0)).then_some(export)
+    }
+
+    fn len(&self) -> usize {
+        usize::try_from(self.view.len).unwrap_or(0)
+    }
+
+    fn range(&self) -> (usize, usize) {
+        let start = self.view.buf as usize;
+        (start, start.saturating_add(self.len()))
+    }
+
+    /// The exported bytes. Callers hold the GIL and run no Python code while the slice lives.
+    fn bytes(&self) -> &[u8] {
+        let len = self.len();
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the export is C-contiguous with a non-null `buf` of `len` bytes (checked in
+        // `new`) and stays alive as long as `self`; the GIL is held, so no Python code can
+        // change or free the memory while the slice is used.
+        unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>(), len) }
+    }
+}
+
+impl Drop for Export {
+    fn drop(&mut self) {
+        Python::attach(|_| {
+            // SAFETY: `view` holds an export from a successful PyObject_GetBuffer, released
+            // exactly once, here, with the GIL held.
+            unsafe { ffi::PyBuffer_Release(&mut *self.view) }
+        });
+    }
 }
 
 /// The caller's buffer, exported for the client's whole life so that it cannot be resized
-/// (`bytearray` refuses to resize while exported: `BufferError`).
+/// (`bytearray` refuses to resize while exported: `BufferError`). Any writable C-contiguous
+/// buffer will do (`bytearray`, `memoryview`, `array.array`, ...).
 struct EventBuffer {
-    view: PyBuffer<u8>,
+    export: Export,
 }
 
 impl EventBuffer {
     fn acquire(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let view = PyBuffer::<u8>::get(obj).map_err(|_| to_py_err(config::wrong_type(Field::EventBuffer)))?;
-        if view.readonly() || !view.is_c_contiguous() {
-            return Err(to_py_err(config::wrong_type(Field::EventBuffer)));
-        }
-        Ok(Self { view })
+        let export =
+            Export::new(obj, true).ok_or_else(|| to_py_err(config::wrong_type(Field::EventBuffer)))?;
+        Ok(Self { export })
     }
 
     /// The buffer's bytes. Callers hold the GIL and run no Python code while the slice lives.
     fn bytes(&mut self) -> &mut [u8] {
-        let len = self.view.len_bytes();
+        let len = self.export.len();
         if len == 0 {
             return &mut [];
         }
-        // SAFETY: the export is writable and C-contiguous (checked in `acquire`) and stays
-        // alive as long as `self`, so the pointer is valid for `len` bytes; `&mut self`
-        // and the GIL make this the only Rust view of it, and values read from Python
-        // objects while it lives are checked not to overlap it (`overlaps`).
-        unsafe { std::slice::from_raw_parts_mut(self.view.buf_ptr().cast::<u8>(), len) }
+        // SAFETY: the export is writable, C-contiguous and non-null for `len` bytes (checked
+        // in `Export::new`) and stays alive as long as `self`; `&mut self` (the client is
+        // borrowed exclusively, see `enter`) and the GIL make this the only Rust view of it,
+        // and values read from Python objects while it lives are checked not to overlap it
+        // (`overlaps`).
+        unsafe { std::slice::from_raw_parts_mut(self.export.view.buf.cast::<u8>(), len) }
     }
 
     fn range(&self) -> (usize, usize) {
-        let start = self.view.buf_ptr() as usize;
-        (start, start + self.view.len_bytes())
+        self.export.range()
     }
+}
+
+/// A new list of the `(key, value)` pairs of `dict` (or a subclass), read at C level: no
+/// method of a subclass runs, and a dict changed later (by a callback, another thread) does
+/// not change what is being written. (PyO3's `items()` panics on a failed allocation.)
+fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyList>> {
+    // SAFETY: `dict` is a live dict (or subclass) and the GIL is held; PyDict_Items returns a
+    // new reference, or NULL with an exception set, which `from_owned_ptr_or_err` turns into Err.
+    let items = unsafe { Bound::from_owned_ptr_or_err(dict.py(), ffi::PyDict_Items(dict.as_ptr())) }?;
+    items.cast_into::<PyList>().map_err(PyErr::from)
+}
+
+/// A tuple of the items of `list` (or a subclass), read at C level, for the same reasons.
+fn list_items<'py>(list: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyTuple>> {
+    // SAFETY: `list` is a live list (or subclass) and the GIL is held; PyList_AsTuple returns
+    // a new reference, or NULL with an exception set, which `from_owned_ptr_or_err` turns into Err.
+    let items = unsafe { Bound::from_owned_ptr_or_err(list.py(), ffi::PyList_AsTuple(list.as_ptr())) }?;
+    items.cast_into::<PyTuple>().map_err(PyErr::from)
 }
 
 /// A Python dict of properties (or `None`), written through the core's validating writer.
-struct PyProps<'a, 'py> {
-    dict: Option<&'a Bound<'py, PyDict>>,
+struct PyProps<'py> {
+    /// A snapshot of the dict's items.
+    items: Option<Bound<'py, PyList>>,
     guard: (usize, usize),
 }
 
-impl<'a, 'py> PyProps<'a, 'py> {
-    fn new(obj: Option<&'a Bound<'py, PyAny>>, guard: (usize, usize)) -> PyResult<Self> {
-        let dict = match obj {
+impl<'py> PyProps<'py> {
+    fn new(obj: Option<&Bound<'py, PyAny>>, guard: (usize, usize)) -> PyResult<Self> {
+        let items = match obj {
             None => None,
             Some(o) if o.is_none() => None,
-            Some(o) => Some(
-                o.cast::<PyDict>()
-                    .map_err(|_| invalid(record::PROPERTIES_NOT_DICT.message))?,
-            ),
+            Some(o) => {
+                let dict = o
+                    .cast::<PyDict>()
+                    .map_err(|_| invalid(record::PROPERTIES_NOT_DICT.message))?;
+                Some(dict_items(dict)?)
+            }
         };
-        Ok(Self { dict, guard })
+        Ok(Self { items, guard })
     }
 }
 
-impl Properties for PyProps<'_, '_> {
+impl Properties for PyProps<'_> {
     fn count(&self) -> usize {
-        self.dict.map_or(0, |d| d.len())
+        self.items.as_ref().map_or(0, |items| items.len())
     }
 
     fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
-        if let Some(dict) = self.dict {
-            write_pairs(dict, w, self.guard)?;
+        if let Some(items) = &self.items {
+            write_pairs(items, w, self.guard)?;
         }
         Ok(())
     }
@@ -236,12 +343,19 @@ impl Properties for PyPair<'_, '_> {
 
 const CONNECTED_NOT_BOOL: Error = Error::invalid("connected must be a boolean");
 
+/// Writes the `(key, value)` pairs of a [`dict_items`] snapshot.
 fn write_pairs(
-    dict: &Bound<'_, PyDict>,
+    items: &Bound<'_, PyList>,
     w: &mut PropsWriter<'_>,
     guard: (usize, usize),
 ) -> Result<(), PropsError> {
-    for (k, v) in dict.iter() {
+    for i in 0..items.len() {
+        let pair = items.get_item(i).map_err(|_| record::UNSUPPORTED_VALUE)?;
+        let pair = pair.cast::<PyTuple>().map_err(|_| record::UNSUPPORTED_VALUE)?;
+        let (k, v) = (
+            pair.get_item(0).map_err(|_| record::UNSUPPORTED_VALUE)?,
+            pair.get_item(1).map_err(|_| record::UNSUPPORTED_VALUE)?,
+        );
         let key = k.cast::<PyString>().map_err(|_| record::KEYS_NOT_STR)?;
         w.key(key.to_str().map_err(|_| record::INVALID_PROPERTY_KEY)?)?;
         write_value(&v, w, guard)?;
@@ -249,13 +363,31 @@ fn write_pairs(
     Ok(())
 }
 
+/// Writes a list of the items of a tuple (immutable, so read as it is).
+fn write_items(
+    items: &Bound<'_, PyTuple>,
+    w: &mut PropsWriter<'_>,
+    guard: (usize, usize),
+) -> Result<(), PropsError> {
+    w.begin_list(items.len())?;
+    for item in items.iter() {
+        write_value(&item, w, guard)?;
+    }
+    w.end();
+    Ok(())
+}
+
 fn overlaps(ptr: usize, len: usize, guard: (usize, usize)) -> bool {
-    len > 0 && ptr < guard.1 && guard.0 < ptr + len
+    len > 0 && ptr < guard.1 && guard.0 < ptr.saturating_add(len)
 }
 
 const VALUE_IS_EVENT_BUFFER: Error = Error::invalid("event_buffer cannot be used as a property value");
 
-/// One property value, in the order of micropython.md §1.5 (bool before int).
+/// One property value (product.md Decision 17): `None`; `bool` (before int: it is an int
+/// subclass); `int` and subclasses from -2**63 to 2**64-1; `float` and subclasses; `str` and
+/// subclasses (always a string); `bytes`, `bytearray`; `dict` and subclasses; `list`, `tuple`
+/// and subclasses; any other object exporting a C-contiguous buffer, as its bytes. Subclasses
+/// are read through the C-level API of their base type, so none of their Python methods runs.
 fn write_value(
     v: &Bound<'_, PyAny>,
     w: &mut PropsWriter<'_>,
@@ -268,6 +400,8 @@ fn write_value(
         return w.bool(b.is_true());
     }
     if v.cast::<PyInt>().is_ok() {
+        // PyLong_AsLongLong / PyLong_AsUnsignedLongLong read an int subclass's value directly
+        // (no __index__ call).
         if let Ok(i) = v.extract::<i64>() {
             return w.int(i);
         }
@@ -295,38 +429,24 @@ fn write_value(
         return w.bytes(bytes);
     }
     if let Ok(d) = v.cast::<PyDict>() {
-        w.begin_map(d.len())?;
-        write_pairs(d, w, guard)?;
+        let items = dict_items(d).map_err(|_| record::UNSUPPORTED_VALUE)?;
+        w.begin_map(items.len())?;
+        write_pairs(&items, w, guard)?;
         w.end();
         return Ok(());
     }
     if let Ok(l) = v.cast::<PyList>() {
-        w.begin_list(l.len())?;
-        for item in l.iter() {
-            write_value(&item, w, guard)?;
-        }
-        w.end();
-        return Ok(());
+        let items = list_items(l).map_err(|_| record::UNSUPPORTED_VALUE)?;
+        return write_items(&items, w, guard);
     }
     if let Ok(t) = v.cast::<PyTuple>() {
-        w.begin_list(t.len())?;
-        for item in t.iter() {
-            write_value(&item, w, guard)?;
-        }
-        w.end();
-        return Ok(());
+        return write_items(t, w, guard);
     }
-    if let Ok(view) = PyBuffer::<u8>::get(v) {
-        if view.is_c_contiguous() {
-            let (ptr, len) = (view.buf_ptr() as usize, view.len_bytes());
-            if overlaps(ptr, len, guard) {
-                return Err(VALUE_IS_EVENT_BUFFER.into());
-            }
-            // SAFETY: the export keeps the memory alive and C-contiguous for `len` bytes
-            // while `view` lives; the GIL is held and it does not overlap the event buffer.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
-            return w.bytes(bytes);
+    if let Some(export) = Export::new(v, false) {
+        if overlaps(export.range().0, export.len(), guard) {
+            return Err(VALUE_IS_EVENT_BUFFER.into());
         }
+        return w.bytes(export.bytes());
     }
     Err(record::UNSUPPORTED_VALUE.into())
 }
@@ -376,6 +496,10 @@ fn warn(py: Python<'_>, text: &str) {
         .and_then(|logger| logger.call_method1("warning", (text,)));
     drop(logged);
 }
+
+/// At most this many traceback entries are walked (a real one ends long before; a fake
+/// traceback object handed to `sys.excepthook` might never end).
+const MAX_TRACEBACK_WALK: usize = 100_000;
 
 /// The device-analytics client (product.md §3).
 ///
@@ -489,11 +613,17 @@ impl Honch {
         if message.is_empty() {
             message = exc.repr().map(|s| s.to_string()).unwrap_or_default();
         }
-        let mut frames: Vec<(String, u32, String)> = Vec::new();
+        // Only the last frames (the crash site) are reported: keep a ring of them.
+        let mut frames: VecDeque<(String, u32, String)> = VecDeque::with_capacity(BACKTRACE_MAX_FRAMES);
         let mut tb = tb
             .or_else(|| exc.getattr("__traceback__").ok())
             .filter(|t| !t.is_none());
+        let mut walked = 0usize;
         while let Some(t) = tb {
+            walked += 1;
+            if walked > MAX_TRACEBACK_WALK {
+                break;
+            }
             let code = t.getattr("tb_frame").and_then(|f| f.getattr("f_code"));
             if let Ok(code) = code {
                 let file: String = code
@@ -506,7 +636,10 @@ impl Honch {
                     .and_then(|f| f.extract())
                     .unwrap_or_else(|_| "?".into());
                 let line: u32 = t.getattr("tb_lineno").and_then(|l| l.extract()).unwrap_or(0);
-                frames.push((base, line, func));
+                if frames.len() == BACKTRACE_MAX_FRAMES {
+                    frames.pop_front();
+                }
+                frames.push_back((base, line, func));
             }
             tb = t.getattr("tb_next").ok().filter(|n| !n.is_none());
         }
@@ -570,6 +703,44 @@ struct Extras<'py> {
     ca_certs: Option<Vec<u8>>,
 }
 
+/// An integer keyword's value, saturated to the i64 range (the core names the field when it
+/// is out of its range). The value of an int subclass is read directly, no `__index__`.
+fn config_int(v: &Bound<'_, PyInt>) -> i64 {
+    let mut overflow: std::ffi::c_int = 0;
+    // SAFETY: `v` is a live int (or subclass) and the GIL is held; PyLong_AsLongLongAndOverflow
+    // reads its value without running Python code and reports overflow through `overflow`.
+    let value = unsafe { ffi::PyLong_AsLongLongAndOverflow(v.as_ptr(), &mut overflow) };
+    // A -1 result may come with an exception set (never for an int); clear it either way.
+    if value == -1 {
+        drop(PyErr::take(v.py()));
+    }
+    match overflow {
+        0 => value,
+        o if o > 0 => i64::MAX,
+        _ => i64::MIN,
+    }
+}
+
+/// `ca_certs`: PEM text (`str`) or certificate bytes (`bytes`, `bytearray`, `memoryview`),
+/// copied now.
+fn ca_certs_bytes(v: &Bound<'_, PyAny>, field: Field) -> PyResult<Vec<u8>> {
+    let wrong = || to_py_err(config::wrong_type(field));
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(s.to_str().map_err(|_| wrong())?.as_bytes().to_vec());
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if v.cast::<PyMemoryView>().is_ok() {
+        let export = Export::new(v, false).ok_or_else(wrong)?;
+        return Ok(export.bytes().to_vec());
+    }
+    Err(wrong())
+}
+
 fn parse_config<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(crate::config::Config, Extras<'py>)> {
     let kwargs = kwargs.ok_or_else(|| to_py_err(config::missing(Field::ApiKey)))?;
     let mut texts: Vec<(Field, Option<String>)> = Vec::new();
@@ -578,38 +749,37 @@ fn parse_config<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(crate::co
     let mut callback = None;
     let mut ca_certs = None;
     let mut flags: Vec<(Field, Option<bool>)> = Vec::new();
-    for (k, v) in kwargs.iter() {
-        let name: String = k.extract()?;
+    let items = dict_items(kwargs)?;
+    for pair in items.iter() {
+        let pair = pair.cast_into::<PyTuple>().map_err(PyErr::from)?;
+        let (k, v) = (pair.get_item(0)?, pair.get_item(1)?);
+        // `Client(config)` takes a dict, whose keys may be anything.
+        let name = k
+            .cast::<PyString>()
+            .ok()
+            .and_then(|k| k.to_str().ok().map(str::to_owned))
+            .ok_or_else(|| to_py_err(config::UNKNOWN_KEYWORD))?;
         let field = config::field(&name).ok_or_else(|| {
-            let msg = format!("unknown keyword argument: {name}");
-            Python::attach(|py| {
-                let e = class_object(py, ErrorClass::InvalidArgument).call1((msg,));
-                match e {
-                    Ok(inst) => {
-                        let _ = inst.setattr("status", Status::InvalidArgument.code());
-                        PyErr::from_value(inst)
-                    }
-                    Err(e) => e,
-                }
-            })
+            status_error(
+                Status::InvalidArgument,
+                &format!("unknown keyword argument: {name}"),
+            )
         })?;
         match field.kind() {
             FieldKind::Text => {
-                let value = if v.is_none() {
-                    None
-                } else {
-                    Some(text_arg(&v, config::wrong_type(field))?.into_owned())
-                };
+                let value = optional_text(Some(&v), config::wrong_type(field))?.map(|t| t.into_owned());
                 texts.push((field, value));
             }
             FieldKind::Integer => {
                 let value = if v.is_none() {
                     None
-                } else if v.cast::<PyBool>().is_ok() || v.cast::<PyInt>().is_err() {
+                } else if v.cast::<PyBool>().is_ok() {
                     return Err(to_py_err(config::wrong_type(field)));
                 } else {
-                    // Beyond i64 is certainly too large; the core names the field.
-                    Some(v.extract::<i64>().unwrap_or(i64::MAX))
+                    let int = v
+                        .cast::<PyInt>()
+                        .map_err(|_| to_py_err(config::wrong_type(field)))?;
+                    Some(config_int(int))
                 };
                 builder_ints.push((field, value));
             }
@@ -633,16 +803,7 @@ fn parse_config<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(crate::co
             }
             FieldKind::Certificates => {
                 if !v.is_none() {
-                    let bytes = if let Ok(s) = v.cast::<PyString>() {
-                        s.to_str()?.as_bytes().to_vec()
-                    } else if let Ok(b) = v.cast::<PyBytes>() {
-                        b.as_bytes().to_vec()
-                    } else if let Ok(b) = v.cast::<PyByteArray>() {
-                        b.to_vec()
-                    } else {
-                        return Err(to_py_err(config::wrong_type(field)));
-                    };
-                    ca_certs = Some(bytes);
+                    ca_certs = Some(ca_certs_bytes(&v, field)?);
                 }
             }
             FieldKind::Flag => {
@@ -790,10 +951,8 @@ impl Honch {
     /// Starts a session (ending an active one first).
     #[pyo3(signature = (name=None))]
     fn session_start(slf: &Bound<'_, Self>, name: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let name = match name {
-            Some(n) if !n.is_none() => Some(n.str()?.to_cow()?.into_owned()),
-            _ => None,
-        };
+        const BAD_NAME: Error = Error::invalid("session name must be a str or None");
+        let name = optional_text(name, BAD_NAME)?;
         let mut this = enter(slf)?;
         let Honch { client, buffer, .. } = &mut *this;
         client
