@@ -225,7 +225,9 @@ impl Export {
 
 impl Drop for Export {
     fn drop(&mut self) {
-        Python::attach(|_| {
+        // As PyO3's `PyBuffer`: when the interpreter is already shutting down, the exported
+        // memory goes with it and there is nothing left to release.
+        let _ = Python::try_attach(|_| {
             // SAFETY: `view` holds an export from a successful PyObject_GetBuffer, released
             // exactly once, here, with the GIL held.
             unsafe { ffi::PyBuffer_Release(&mut *self.view) }

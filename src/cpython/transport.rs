@@ -33,19 +33,21 @@ pub struct PendingSignal(Arc<Mutex<Option<PyErr>>>);
 impl PendingSignal {
     /// The transport's [`Interrupt`] hook: takes the GIL back for a moment and runs Python's
     /// signal handlers (they run on the main thread only; elsewhere this does nothing). Once
-    /// a handler raised, every later wait of the same request is given up at once too.
+    /// a handler raised, every later wait of the same request is given up at once too. An
+    /// interpreter that is shutting down gives the wait up as well.
     pub fn hook(&self) -> Interrupt {
         let slot = Arc::clone(&self.0);
         Arc::new(move || {
             if slot.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
                 return true;
             }
-            match Python::attach(|py| py.check_signals()) {
-                Ok(()) => false,
-                Err(raised) => {
+            match Python::try_attach(|py| py.check_signals()) {
+                Some(Ok(())) => false,
+                Some(Err(raised)) => {
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(raised);
                     true
                 }
+                None => true,
             }
         })
     }
