@@ -8,6 +8,11 @@
 //! one checks neither CA constraints nor extended key usage nor IP addresses. docs/tls.md says
 //! what is verified.
 //!
+//! Every socket wait is cut into slices of at most [`WAIT_SLICE`]; between slices the caller's
+//! [`Interrupt`] hook may give the wait up (the CPython binding runs Python's signal handlers
+//! there, so Ctrl-C is not held up until the deadline). [`sliced`] is that loop; the plain-TCP
+//! transport uses it too.
+//!
 //! Besides std and those crates this file uses only `super::{NetError, NetFailure}`, so that
 //! `tests/cpython_tls.rs` can compile it without pyo3.
 
@@ -39,6 +44,47 @@ use super::{NetError, NetFailure};
 
 /// ETIMEDOUT (Linux numbering, as everywhere in `last_error()["os_error"]`): a missed deadline.
 pub const ETIMEDOUT: i32 = 110;
+/// EINTR: a wait given up because the [`Interrupt`] hook said so.
+pub const EINTR: i32 = 4;
+
+/// The longest one socket call waits before the [`Interrupt`] hook is asked again.
+pub const WAIT_SLICE: Duration = Duration::from_millis(50);
+
+/// Asked between the slices of a network wait (on the waiting thread); `true` gives the wait
+/// up with [`EINTR`]. Once it has said `true` it should keep saying so until the caller has
+/// dealt with the reason, so that the rest of the request (closing included) does not wait.
+pub type Interrupt = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Runs `op`, a blocking socket call that waits at most the duration it is given, until it
+/// completes, `deadline` passes (`Err(ETIMEDOUT)`) or `interrupt` says stop (`Err(EINTR)`).
+/// Each try waits at most [`WAIT_SLICE`]; a try that timed out or was interrupted by a signal
+/// is followed by a question to `interrupt`. Other failures are `Err(OS error number)`.
+pub fn sliced<T>(
+    deadline: Instant,
+    interrupt: Option<&Interrupt>,
+    mut op: impl FnMut(Duration) -> std::io::Result<T>,
+) -> Result<T, i32> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ETIMEDOUT);
+        }
+        match op(left.min(WAIT_SLICE)) {
+            Ok(value) => return Ok(value),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    IoErrorKind::WouldBlock | IoErrorKind::TimedOut | IoErrorKind::Interrupted
+                ) =>
+            {
+                if interrupt.is_some_and(|stop| stop()) {
+                    return Err(EINTR);
+                }
+            }
+            Err(e) => return Err(os_error(&e)),
+        }
+    }
+}
 
 /// The trust anchors used unless the user passes `ca_certs`: GTS Root R1, the root of the
 /// default endpoint `https://i.honch.io` (see certs/README.md).
@@ -177,31 +223,23 @@ fn split_der(mut input: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
     Ok(certs)
 }
 
-/// The std socket as embedded-tls's blocking I/O, every call bounded by `deadline`.
+/// The std socket as embedded-tls's blocking I/O, every call bounded by `deadline` and waiting
+/// in [`sliced`] steps.
 struct DeadlineIo {
     stream: TcpStream,
     deadline: Instant,
+    interrupt: Option<Interrupt>,
     /// embedded-tls keeps only an error's kind; the OS error number is reported from here.
     os_error: Arc<AtomicI32>,
 }
 
 impl DeadlineIo {
-    fn left(&self) -> Result<Duration, IoFailure> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            self.os_error.store(ETIMEDOUT, Ordering::Relaxed);
-            return Err(IoFailure::TimedOut);
-        }
-        Ok(left)
-    }
-
-    fn fail(&self, e: &std::io::Error) -> IoFailure {
-        let errno = os_error(e);
+    fn fail(&self, errno: i32) -> IoFailure {
         self.os_error.store(errno, Ordering::Relaxed);
-        if errno == ETIMEDOUT {
-            IoFailure::TimedOut
-        } else {
-            IoFailure::Other
+        match errno {
+            ETIMEDOUT => IoFailure::TimedOut,
+            EINTR => IoFailure::Interrupted,
+            _ => IoFailure::Other,
         }
     }
 }
@@ -212,33 +250,23 @@ impl embedded_io::ErrorType for DeadlineIo {
 
 impl embedded_io::Read for DeadlineIo {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoFailure> {
-        loop {
-            let left = self.left()?;
-            self.stream
-                .set_read_timeout(Some(left))
-                .map_err(|e| self.fail(&e))?;
-            match self.stream.read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == IoErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(&e)),
-            }
-        }
+        let stream = &self.stream;
+        sliced(self.deadline, self.interrupt.as_ref(), |slice| {
+            stream.set_read_timeout(Some(slice))?;
+            (&*stream).read(buf)
+        })
+        .map_err(|errno| self.fail(errno))
     }
 }
 
 impl embedded_io::Write for DeadlineIo {
     fn write(&mut self, buf: &[u8]) -> Result<usize, IoFailure> {
-        loop {
-            let left = self.left()?;
-            self.stream
-                .set_write_timeout(Some(left))
-                .map_err(|e| self.fail(&e))?;
-            match self.stream.write(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == IoErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(&e)),
-            }
-        }
+        let stream = &self.stream;
+        sliced(self.deadline, self.interrupt.as_ref(), |slice| {
+            stream.set_write_timeout(Some(slice))?;
+            (&*stream).write(buf)
+        })
+        .map_err(|errno| self.fail(errno))
     }
 
     fn flush(&mut self) -> Result<(), IoFailure> {
@@ -485,14 +513,28 @@ fn guarded<R>(f: impl FnOnce() -> Result<R, TlsError>) -> Result<R, Option<TlsEr
 }
 
 impl TlsSession {
-    /// Runs the TLS 1.3 handshake with `host` over `stream` before `deadline`. Certificate
-    /// problems fail with `TlsCert`; everything else, the deadline included (os_error
-    /// ETIMEDOUT), with `TlsHandshake`.
+    /// [`TlsSession::open`] with no [`Interrupt`] hook: only the deadline ends a wait.
+    // The binding always passes a hook; tests/cpython_tls.rs uses this.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn connect(
         stream: TcpStream,
         host: &str,
         deadline: Instant,
         settings: &TlsSettings,
+    ) -> Result<Self, NetError> {
+        Self::open(stream, host, deadline, settings, None)
+    }
+
+    /// Runs the TLS 1.3 handshake with `host` over `stream` before `deadline`. Certificate
+    /// problems fail with `TlsCert`; everything else, the deadline included (os_error
+    /// ETIMEDOUT) and a wait that `interrupt` gave up (EINTR), with `TlsHandshake`. The
+    /// session's reads and writes ask `interrupt` between wait slices too.
+    pub fn open(
+        stream: TcpStream,
+        host: &str,
+        deadline: Instant,
+        settings: &TlsSettings,
+        interrupt: Option<Interrupt>,
     ) -> Result<Self, NetError> {
         let name = server_name(host);
         if settings.verify && name.is_none() {
@@ -513,6 +555,7 @@ impl TlsSession {
         let io = DeadlineIo {
             stream,
             deadline,
+            interrupt,
             os_error: Arc::clone(&os_error),
         };
         let mut conn = ConnectionBuilder {
