@@ -102,7 +102,6 @@ fn main() {
         .allowlist_function("mp_obj_dict_store")
         .allowlist_function("mp_map_lookup")
         .allowlist_function("mp_get_buffer")
-        .allowlist_function("mp_obj_get_array")
         .allowlist_function("mp_obj_is_callable")
         .allowlist_function("mp_obj_exception_(make_new|print|attr)")
         .allowlist_function("mp_import_name")

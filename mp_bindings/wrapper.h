@@ -44,6 +44,7 @@ mp_uint_t honch_hal_ticks_ms(void);
 uint64_t honch_hal_time_ns(void);
 mp_obj_t honch_native_value(mp_obj_t o);
 bool honch_is_dict(mp_obj_t o);
+bool honch_seq_items(mp_obj_t o, size_t *len, mp_obj_t **items);
 bool honch_float_value(mp_obj_t o, double *value);
 bool honch_stack_has_room(size_t bytes);
 NORETURN void honch_fatal(void);

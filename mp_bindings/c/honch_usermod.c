@@ -7,6 +7,7 @@
 #include "py/mphal.h"
 #include "py/mperrno.h"
 #include "py/objtype.h"
+#include "py/objtuple.h"
 #include "py/cstack.h"
 
 #ifdef NO_QSTR
@@ -180,6 +181,22 @@ mp_obj_t honch_native_value(mp_obj_t o) {
         }
     }
     return MP_OBJ_NULL;
+}
+
+// The items of a list, a tuple, or an instance of a tuple-shaped built-in type (namedtuple
+// instances are tuples): false for anything else. Never raises. (objtuple.c's private
+// mp_obj_is_tuple_compatible is the same test.)
+bool honch_seq_items(mp_obj_t o, size_t *len, mp_obj_t **items) {
+    const mp_obj_type_t *type = mp_obj_get_type(o);
+    if (type == &mp_type_list) {
+        mp_obj_list_get(o, len, items);
+        return true;
+    }
+    if (type == &mp_type_tuple || MP_OBJ_TYPE_GET_SLOT_OR_NULL(type, iter) == mp_obj_tuple_getiter) {
+        mp_obj_tuple_get(o, len, items);
+        return true;
+    }
+    return false;
 }
 
 // Whether `o` is a dict the binding reads directly: dict, or OrderedDict where the firmware

@@ -228,17 +228,17 @@ pub fn float_exact(o: Obj) -> Option<f64> {
     unsafe { sys::honch_float_value(o, &mut value) }.then_some(value)
 }
 
-/// The items of a `list` or `tuple` object, not a subclass.
+/// The items of a `list` or `tuple` object (or of a built-in tuple type such as a
+/// namedtuple), not of a Python subclass.
 pub fn seq_exact<'a>(o: Obj) -> Option<&'a [Obj]> {
-    if o.is_null() || !is_type(o, builtin_type!(mp_type_list)) && !is_type(o, builtin_type!(mp_type_tuple)) {
+    if o.is_null() || is_small_int(o) || is_qstr(o) || is_immediate(o) {
         return None;
     }
     let mut len = 0usize;
     let mut items: *mut Obj = core::ptr::null_mut();
-    // SAFETY: `o` is a list or tuple, for which mp_obj_get_array does not raise; it reports
-    // the item array, valid while the object is unchanged (no Python code runs meanwhile).
-    unsafe { sys::mp_obj_get_array(o, &mut len, &mut items) };
-    Some(args(items, len))
+    // SAFETY: the C helper checks the type and reports the item array, valid while the
+    // object is unchanged (no Python code runs meanwhile); it never raises.
+    unsafe { sys::honch_seq_items(o, &mut len, &mut items) }.then(|| args(items, len))
 }
 
 /// The filled (key, value) slots of a dict (or OrderedDict, or a subclass).
