@@ -1,71 +1,54 @@
 #!/usr/bin/env bash
-# Builds the MicroPython unix port (1.25.0, from Debian's source package) with the
-# _honch_core user module and our frozen `honch` package, and prints the absolute path of
-# the resulting `micropython` binary as its last line.
+# Builds MicroPython's unix port with the _honch_core user module and our frozen `honch`
+# package, and prints the absolute path of the `micropython` binary as its last line.
 #
-# Everything it fetches or builds lives under $HONCH_BUILD_DIR (default: build/ in the repo,
-# git-ignored). Re-running rebuilds only what changed: the source is fetched once, and make
-# (and cargo, called from micropython.mk) work incrementally.
+#   scripts/micropython-unix.sh [--version 1.25.0|1.26.1|1.27.0|1.28.0] [--32bit] [--stock]
 #
-# Needs (Debian): dpkg-dev, libmbedtls-dev, libffi-dev, pkg-config, libclang-dev, python3.
-# `scripts/install-build-deps.sh` installs them.
+# Default: 1.25.0 (Debian's source package), x86-64, in build/unix. --32bit builds the
+# 32-bit port (MICROPY_FORCE_32BIT=1, FFI off, Rust target i686-unknown-linux-gnu): 32-bit
+# objects and 31-bit small ints. --stock builds the same port without our module and
+# package (for size comparisons). 1.25.0 links Debian's libmbedtls (i386 for --32bit); the
+# release trees build their bundled mbedTLS.
+#
+# Everything lives under $HONCH_BUILD_DIR (default: build/, git-ignored) and is rebuilt only
+# when it changed. Exits 3 when the MicroPython version is not available here.
 set -euo pipefail
-
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${HONCH_BUILD_DIR:-$repo/build}
-mp_version=1.25.0
-deb_version=1.25.0+ds-1
-src=$build/micropython-$mp_version
+version=1.25.0 bits=64 stock=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --version) version=$2; shift 2 ;;
+    --32bit) bits=32; shift ;;
+    --stock) stock=1; shift ;;
+    *) echo "usage: micropython-unix.sh [--version V] [--32bit] [--stock]" >&2; exit 2 ;;
+  esac
+done
 log() { echo "micropython-unix: $*" >&2; }
 
-# The mirror this machine already uses for Debian packages; we never name a host ourselves.
-debian_mirror() {
-  local uri
-  # deb822 sources (*.sources): the first URIs: line of a stanza whose Suites are not -security.
-  uri=$(awk '
-    /^[[:space:]]*$/ { if (u != "" && s !~ /security/) { print u; exit } u=""; s=""; next }
-    /^URIs:/ { u=$2 } /^Suites:/ { s=$0 }
-    END { if (u != "" && s !~ /security/) print u }' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-  if [ -z "$uri" ]; then
-    # one-line sources: deb [opts] URI suite components
-    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i+1) !~ /security/) { print $i; exit } else break } }' | head -n1)
-  fi
-  [ -n "$uri" ] || { log "no Debian mirror found in /etc/apt sources"; exit 1; }
-  echo "${uri%/}"
-}
-
-fetch_source() {
-  local apt=$build/apt
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$build/src"
-  local mirror; mirror=$(debian_mirror)
-  log "fetching micropython $deb_version source from $mirror (trixie)"
-  printf 'deb-src %s trixie main\n' "$mirror" > "$apt/sources.list"
-  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
-              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-              -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1")
-  apt-get "${opts[@]}" -qq update >&2
-  (cd "$build/src" && apt-get "${opts[@]}" -qq source --download-only "micropython=$deb_version" >&2)
-  rm -rf "$src.tmp"
-  dpkg-source --no-check -x "$build/src/micropython_$deb_version.dsc" "$src.tmp" >&2
-  mv "$src.tmp" "$src"
-}
-
-[ -f "$src/py/mpconfig.h" ] || fetch_source
+src=$("$repo/scripts/micropython-source.sh" "$version")
+name=unix
+[ "$version" = 1.25.0 ] || name=$name-$version
+[ $bits = 32 ] && name=$name-32
+[ $stock = 1 ] && name=$name-stock
+out=$build/$name
 
 jobs=$(nproc 2>/dev/null || echo 2)
-log "building mpy-cross"
+log "building mpy-cross ($version)"
 make -s -C "$src/mpy-cross" -j"$jobs" >&2
 
-# make ports take a folder of module folders: ours is the repository itself.
-mkdir -p "$build/usermods"
-ln -sfn "$repo" "$build/usermods/honch"
-
-log "building the unix port with _honch_core"
-make -s -C "$src/ports/unix" -j"$jobs" \
-  BUILD="$build/unix" \
-  MICROPY_PY_BTREE=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 \
-  USER_C_MODULES="$build/usermods" \
-  FROZEN_MANIFEST="$repo/manifest.py" >&2
-
-echo "$build/unix/micropython"
+args=(BUILD="$out" MICROPY_PY_BTREE=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1)
+if [ $bits = 32 ]; then
+  args+=(MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 HONCH_RUST_TARGET=i686-unknown-linux-gnu)
+fi
+if [ $stock = 1 ]; then
+  args+=(FROZEN_MANIFEST=)
+else
+  # make ports take a folder of module folders: ours is the repository itself.
+  mkdir -p "$build/usermods"
+  ln -sfn "$repo" "$build/usermods/honch"
+  args+=(USER_C_MODULES="$build/usermods" FROZEN_MANIFEST="$repo/manifest.py")
+fi
+log "building $name (MicroPython $version)"
+make -s -C "$src/ports/unix" -j"$jobs" "${args[@]}" >&2
+echo "$out/micropython"
