@@ -4,6 +4,7 @@
 include("../../manifest.py")
 module("runner.py", base_path="../python")
 module("check.py", base_path="../python")
+module("e2e.py", base_path="../python")
 for name in (
     "test_binding_safety",
     "test_construct",
@@ -11,6 +12,7 @@ for name in (
     "test_hooks",
     "test_identity",
     "test_records",
+    "test_runtime_rules",
     "test_track",
 ):
     module(name + ".py", base_path="../python")

@@ -48,3 +48,12 @@ def invalid(fn, *args, **kwargs):
     e = raises(honch.InvalidArgumentError, fn, *args, **kwargs)
     eq(e.status, 1, "status of " + str(e))
     return e
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run on this runtime; the runner lists it as skipped,
+    with the reason, and counts it apart."""
+
+
+def skip(reason):
+    raise Skip(reason)

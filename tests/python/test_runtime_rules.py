@@ -11,11 +11,20 @@ import sys
 
 import honch
 import _honch_core
-from check import client, config, eq, true
+from check import client, config, eq, skip, true
 import e2e
 from e2e import API_KEY, endpoint, events_of, unique_device
 
 CPYTHON = sys.implementation.name != "micropython"
+# Tests that need the local collectors (tests/e2e/with-collectors.sh) or sockets.
+NEEDS_NETWORK = (
+    "test_calls_from_another_thread_during_a_network_wait_are_busy",
+    "test_config_keywords_follow_one_rule",
+    "test_ctrl_c_interrupts_a_connect_that_gets_no_answer",
+    "test_ctrl_c_interrupts_a_flush_waiting_for_an_answer",
+    "test_ctrl_c_interrupts_a_stalled_tls_handshake",
+    "test_subclasses_arrive_as_their_base_type",
+)
 BUSY = 13
 
 
@@ -173,7 +182,7 @@ def test_runs_function_may_use_the_client():
 
 def test_the_error_hook_never_panics_when_the_client_is_busy():
     if not hasattr(sys, "excepthook"):
-        return
+        skip("this runtime has no sys.excepthook")
     calls = []
     original = sys.excepthook
 
@@ -241,7 +250,7 @@ class _Silent:
 
 def test_calls_from_another_thread_during_a_network_wait_are_busy():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     import threading
 
     server = _Silent()
@@ -319,7 +328,7 @@ def _ctrl_c_after(seconds, how):
 
 def test_ctrl_c_interrupts_a_flush_waiting_for_an_answer():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     for how in ("interrupt_main", "kill"):
         for method in ("flush", "tick", "shutdown"):
             server = _Silent()
@@ -351,7 +360,7 @@ def test_ctrl_c_interrupts_a_flush_waiting_for_an_answer():
 
 def test_ctrl_c_interrupts_a_connect_that_gets_no_answer():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     import socket
 
     # A listener whose accept queue is full drops further SYNs: connect() hangs.
@@ -384,7 +393,7 @@ def test_ctrl_c_interrupts_a_connect_that_gets_no_answer():
 
 def test_ctrl_c_interrupts_a_stalled_tls_handshake():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     # The TCP connection is made (the kernel accepts it); no ServerHello ever comes.
     server = _Silent()
     try:
@@ -413,7 +422,7 @@ class Stop(Exception):
 
 def test_a_signal_handlers_exception_is_raised_unchanged():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     import signal
 
     def handler(signum, frame):
@@ -741,7 +750,7 @@ def test_any_buffer_is_queued_as_its_bytes():
     c = client()
     arr = _array("i", [1, -2, 3])
     if arr is None:
-        return
+        skip("this runtime has no array module")
     raw = bytes(arr)
     as_bytes = _record_size(c, raw)
     eq(_record_size(c, arr), as_bytes, "array('i') is queued as the bytes of its buffer")
@@ -810,7 +819,7 @@ def test_hostile_inputs_never_panic():
 
 def test_a_monkeypatched_urandom_never_panics():
     if not CPYTHON:
-        return
+        skip("CPython only: threads, signals or os.urandom monkeypatching")
     import os
 
     original = os.urandom
@@ -833,7 +842,7 @@ def test_a_monkeypatched_urandom_never_panics():
 
 def test_the_error_hook_survives_a_fake_traceback():
     if not hasattr(sys, "excepthook"):
-        return
+        skip("this runtime has no sys.excepthook")
 
     class Endless:
         """A traceback-like object whose chain never ends."""

@@ -1,5 +1,5 @@
 import honch
-from check import client, eq, true, raises, invalid
+from check import client, eq, true, raises, invalid, skip
 
 
 def depth(c):
@@ -231,6 +231,6 @@ def test_resized_buffer_is_detected():
     try:
         buf.extend(b"0" * 100)
     except BufferError:
-        return  # CPython: the SDK holds the buffer, so it cannot be resized at all
+        skip("CPython: the SDK holds the buffer's export, so it cannot be resized at all")
     e = raises(honch.StorageError, c.track, "x")
     true("event_buffer" in str(e), str(e))

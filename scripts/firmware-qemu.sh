@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds MicroPython 1.28.0's qemu port for one board with _honch_core and the firmware test
+# image (tests/firmware/manifest.py: the honch package and the no-network test modules,
+# frozen), runs the tests on it under QEMU through the board's serial console, and prints
+# "<board>: N passed, M failed" as its last line.
+#
+#   scripts/firmware-qemu.sh BOARD            # MPS2_AN385 (Cortex-M3), MICROBIT (Cortex-M0),
+#                                             # VIRT_RV32 (RV32IMAC)
+#   scripts/firmware-qemu.sh BOARD --stock    # the same board without our module (sizes);
+#                                             # prints the ELF's path
+#
+# The qemu port has no real-time clock: a test-only user module (tests/firmware/qemu_hal)
+# supplies mp_hal_time_ns; a real port has its own. Needs gcc-arm-none-eabi,
+# libnewlib-arm-none-eabi, gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf,
+# qemu-system-arm, qemu-system-misc and the board's Rust target (scripts/install-build-deps.sh
+# and rustup). Exits 3 when the 1.28.0 tree is not available here.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${HONCH_BUILD_DIR:-$repo/build}
+board=${1:?usage: firmware-qemu.sh BOARD [--stock]}
+stock=${2:-}
+log() { echo "firmware-qemu: $*" >&2; }
+extra=()
+
+case $board in
+  MPS2_AN385) target=thumbv7m-none-eabi qemu=(qemu-system-arm -machine mps2-an385) ;;
+  MICROBIT) target=thumbv6m-none-eabi
+    qemu=(qemu-system-arm -machine microbit -global nrf51-soc.flash-size=1048576
+      -global nrf51-soc.sram-size=262144) ;;
+  # GCC 12's multilibs know rv32imac, not rv32imac_zicsr (the port's default for GCC > 10).
+  VIRT_RV32) target=riscv32imac-unknown-none-elf extra=(RV32_ARCH=rv32imac)
+    qemu=(qemu-system-riscv32 -bios none -machine virt) ;;
+  *) log "unknown board $board"; exit 2 ;;
+esac
+qemu+=(-nographic -monitor null -semihosting)
+
+src=$("$repo/scripts/micropython-source.sh" 1.28.0)
+jobs=$(nproc 2>/dev/null || echo 2)
+make -s -C "$src/mpy-cross" -j"$jobs" >&2
+
+args=(BOARD="$board" "${extra[@]}")
+if [ "$stock" = --stock ]; then
+  out=$build/qemu-$board-stock
+  args+=(FROZEN_MANIFEST=)
+else
+  out=$build/qemu-$board
+  mods=$build/usermods-qemu
+  mkdir -p "$mods"
+  ln -sfn "$repo" "$mods/honch"
+  ln -sfn "$repo/tests/firmware/qemu_hal" "$mods/qemu_hal"
+  args+=(USER_C_MODULES="$mods" FROZEN_MANIFEST="$repo/tests/firmware/manifest.py"
+    HONCH_RUST_TARGET="$target")
+fi
+log "building $board ($(basename "$out"))"
+make -s -C "$src/ports/qemu" -j"$jobs" BUILD="$out" "${args[@]}" >&2
+if [ "$stock" = --stock ]; then
+  echo "$out/firmware.elf"
+  exit 0
+fi
+
+log "running the tests on $board under QEMU"
+status=0
+python3 "$repo/tests/firmware/run-qemu.py" --timeout 900 "${qemu[@]}" -kernel "$out/firmware.elf" \
+  -- "import run_frozen" | tee "$out/test.log" >&2 || status=$?
+line=$(grep -E '^micropython: [0-9]+ passed, [0-9]+ failed' "$out/test.log" | tail -n1 || true)
+if [ -z "$line" ]; then
+  echo "$board: 0 passed, 1 failed"
+  log "no result from the board (run-qemu exit $status)"
+  exit 1
+fi
+echo "$board: ${line#micropython: }"
+exit $status
