@@ -21,12 +21,17 @@ use crate::status::{try_box_str, Error, Result, Status};
 
 /// `$sdk_version`, `honch.__version__` and `_honch_core.__version__`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// 2020-01-01T00:00:00Z: wall-clock readings before it are not trusted (core.md §7).
-pub const MIN_UNIX_TIME_MS: u64 = 1_577_836_800_000;
+/// 2026-01-01T00:00:00Z, the release date of this version, fixed in the source when it was
+/// built. A wall-clock reading before it cannot be the real time: the clock has not been set
+/// (rp2's RTC starts at 2021-01-01, other ports at 2000-01-01), so events are stamped with
+/// boot-relative time until it is, and converted at flush once it is (product.md §4 decision
+/// 16; the reference used 2020-01-01, which such default dates pass). A clock that reads the
+/// real time (CPython, the unix port, a board after NTP) is past it.
+pub const RELEASE_DATE_UNIX_MS: u64 = 1_767_225_600_000;
 
 /// Time as the platform sees it.
 pub trait Clock {
-    /// Wall-clock Unix time in ms (any value below [`MIN_UNIX_TIME_MS`] means "not set").
+    /// Wall-clock Unix time in ms (any value below [`RELEASE_DATE_UNIX_MS`] means "not set").
     fn now_ms(&self) -> u64;
     /// Milliseconds since boot (monotonic).
     fn uptime_ms(&self) -> u64;
@@ -276,7 +281,7 @@ impl Client {
     /// The timestamp for an event now, and whether it is boot-relative (core.md §7).
     fn stamp(&mut self, clock: &dyn Clock) -> (u64, u8) {
         let now = clock.now_ms();
-        if now >= MIN_UNIX_TIME_MS {
+        if now >= RELEASE_DATE_UNIX_MS {
             return (now, 0);
         }
         match self.monotonic(clock) {

@@ -13,7 +13,8 @@ use honch::record::{PropsError, PropsWriter};
 use honch::status::Status;
 use serde_json::Value as Json;
 
-const T0: u64 = 1_700_000_000_000;
+/// 2026-05-28: after the release date, so the test clock reads as set.
+const T0: u64 = 1_780_000_000_000;
 
 struct TestClock {
     now: Cell<u64>,
@@ -434,4 +435,20 @@ fn shutdown_queues_the_last_event_and_sends_it() {
         c.track(&mut buf, &clock, "x", &NoProperties).unwrap_err().status,
         Status::NotInitialized
     );
+}
+
+#[test]
+fn events_stamped_at_a_default_rtc_date_are_normalised_once_the_clock_is_set() {
+    // rp2's RTC reads 2021-01-01 until the application sets it: that is not the real time.
+    let clock = TestClock {
+        now: Cell::new(1_609_459_200_000),
+        up: Cell::new(5_000),
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    clock.up.set(7_000);
+    clock.now.set(T0);
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.events[0]["timestamp"].as_u64(), Some(T0 - 2_000));
 }

@@ -122,8 +122,8 @@ impl Client {
     fn time_base(&mut self, clock: &dyn Clock) -> TimeBase {
         let uptime_now = self.monotonic(clock);
         let now = clock.now_ms();
-        let boot_epoch =
-            (now >= super::MIN_UNIX_TIME_MS && uptime_now > 0 && now > uptime_now).then(|| now - uptime_now);
+        let boot_epoch = (now >= super::RELEASE_DATE_UNIX_MS && uptime_now > 0 && now > uptime_now)
+            .then(|| now - uptime_now);
         TimeBase {
             boot_epoch,
             uptime_now,
