@@ -452,3 +452,23 @@ fn events_stamped_at_a_default_rtc_date_are_normalised_once_the_clock_is_set() {
     c.flush(&mut buf, &clock, &mut net, true).unwrap();
     assert_eq!(net.events[0]["timestamp"].as_u64(), Some(T0 - 2_000));
 }
+
+#[test]
+fn flush_min_interval_zero_means_tick_uploads_are_not_spaced() {
+    for (spacing, second_tick_sends) in [(0, true), (0xFFFF_FFFF, true), (15_000, false)] {
+        let clock = TestClock::new();
+        let mut buf = vec![0u8; 4096];
+        let cfg = config(&[
+            (Field::FlushEventThreshold, 1),
+            (Field::FlushMinIntervalMs, spacing),
+        ]);
+        let mut c = Client::new(cfg, &mut buf, [1; 32], &clock, "test").unwrap();
+        let mut net = FakeNet::new(&[]);
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        assert_eq!(net.opens, 1, "spacing {spacing}");
+        c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+        clock.advance(1);
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        assert_eq!(net.opens, 1 + usize::from(second_tick_sends), "spacing {spacing}");
+    }
+}
