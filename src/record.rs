@@ -207,6 +207,17 @@ impl<'b> PropsWriter<'b> {
         Ok(self.out.f64(v)?)
     }
 
+    /// A single-precision float, stored and sent as wire `float32` (tag 0x05) so that the
+    /// value arrives exactly as the device held it (product.md §4 decision 15). For ports
+    /// whose floats are single precision; [`Self::float`] sends `float64`.
+    pub fn float32(&mut self, v: f32) -> Result<(), PropsError> {
+        self.not_string()?;
+        if !v.is_finite() {
+            return Err(NOT_FINITE.into());
+        }
+        Ok(self.out.f32(v)?)
+    }
+
     pub fn str(&mut self, v: &str) -> Result<(), PropsError> {
         self.string_only = false;
         if v.len() > MAX_STRING_BYTES {

@@ -472,3 +472,76 @@ fn flush_min_interval_zero_means_tick_uploads_are_not_spaced() {
         assert_eq!(net.opens, 1 + usize::from(second_tick_sends), "spacing {spacing}");
     }
 }
+
+/// `{"t32": float32, "t64": float64}` of the same literal.
+struct Floats(f32, f64);
+
+impl Properties for Floats {
+    fn count(&self) -> usize {
+        2
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key("t32")?;
+        w.float32(self.0)?;
+        w.key("t64")?;
+        w.float(self.1)
+    }
+}
+
+#[test]
+fn a_float32_property_goes_on_the_wire_as_float32_and_prints_as_the_device_held_it() {
+    use honch::capture::decode::WireValue;
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    c.reset(&mut buf).unwrap();
+    for (f, d) in [
+        (36.6f32, 36.6f64),
+        (0.1, 0.1),
+        (-1.5e-7, -1.5e-7),
+        (3.4028235e38, 3.4028235e38),
+    ] {
+        c.track(&mut buf, &clock, "reading", &Floats(f, d)).unwrap();
+    }
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let err = c
+            .track(&mut buf, &clock, "reading", &Floats(bad, 1.0))
+            .unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument);
+        assert!(err.message.contains("finite"), "{}", err.message);
+    }
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    // On the wire: tag 0x05 with the same bits.
+    let frame = honch::capture::parse_frame(&net.frames[0]).unwrap();
+    let decoded = honch::capture::decode_strict(frame.payload, &Default::default()).unwrap();
+    let sent: Vec<f32> = decoded
+        .events
+        .iter()
+        .map(|e| match e.properties[0].1 {
+            WireValue::F32(v) => v,
+            ref other => panic!("not a float32: {other:?}"),
+        })
+        .collect();
+    assert_eq!(sent, [36.6f32, 0.1, -1.5e-7, 3.4028235e38]);
+    // Expanded: the shortest text that reads back as that float32, like the float64's.
+    let printed: Vec<String> = net
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(&e["properties"]["t32"]).unwrap())
+        .collect();
+    let printed64: Vec<String> = net
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(&e["properties"]["t64"]).unwrap())
+        .collect();
+    assert_eq!(printed, printed64);
+    assert_eq!(printed[0], "36.6");
+    for (text, f) in printed.iter().zip(sent) {
+        assert_eq!(
+            text.parse::<f32>().unwrap(),
+            f,
+            "{text} reads back as the same float32"
+        );
+    }
+}
