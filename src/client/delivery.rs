@@ -237,7 +237,7 @@ impl Client {
     /// the buffer was overwritten).
     fn drop_unsendable(&mut self, buf: &[u8]) -> Sent {
         self.pending = None;
-        let _ = self.queue.dead_letter(buf, 1);
+        self.queue.dead_letter(buf, 1);
         self.capture(LastError {
             status: Status::Rejected,
             reason: Reason::EncodeFailed,
@@ -311,24 +311,24 @@ impl Client {
         match classify(http, frame.is_final) {
             Action::NextFrame => {
                 if let Some(p) = self.pending.as_mut() {
-                    p.next_frame += 1;
+                    p.next_frame = p.next_frame.saturating_add(1);
                 }
                 Ok(Sent::FrameStored)
             }
             Action::Consume => {
                 self.pending = None;
-                self.queue.consume(buf, u32::from(pending.events))?;
-                Ok(Sent::Delivered(u32::from(pending.events)))
+                let delivered = self.queue.consume(buf, u32::from(pending.events));
+                Ok(Sent::Delivered(delivered))
             }
             Action::AuthFailed => {
                 self.pending = None;
-                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                self.queue.dead_letter(buf, u32::from(pending.events));
                 self.uploads_stopped = true;
                 Err(self.capture_http(Status::Rejected, Reason::AuthInvalidKey, http))
             }
             Action::Reject => {
                 self.pending = None;
-                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                self.queue.dead_letter(buf, u32::from(pending.events));
                 Err(self.capture_http(Status::Rejected, Reason::HttpStatus, http))
             }
             Action::Retry => {

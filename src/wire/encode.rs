@@ -397,7 +397,10 @@ impl Sink for Writer<'_> {
         Ok(())
     }
     fn bytes(&mut self, b: &[u8]) -> Result<(), EncodeError> {
-        let end = self.pos + b.len();
+        let end = self
+            .pos
+            .checked_add(b.len())
+            .ok_or(EncodeError::InconsistentSource)?;
         self.out
             .get_mut(self.pos..end)
             .ok_or(EncodeError::InconsistentSource)?
@@ -661,7 +664,7 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
     let mut table = StringTable::new();
     let mut context = Measure::default();
     encode_context(&mut table, &mut context, ctx).map_err(EncodeFailure::batch)?;
-    let fixed = 3 + uvarint_len(base) + context.len;
+    let fixed = (3 + uvarint_len(base)).saturating_add(context.len);
 
     let mut events_len = 0usize;
     let mut accepted = 0usize;
@@ -673,12 +676,13 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
             .map_err(EncodeError::from)
             .and_then(|event| encode_event(&mut table, &mut measure, &event, base));
         let outcome = outcome.and_then(|()| {
+            // Saturating: the sizes come from stored records, which need not be sane.
             let total = fixed
-                + uvarint_len(table.len as u64)
-                + table.encoded_bytes
-                + uvarint_len(index as u64 + 1)
-                + events_len
-                + measure.len;
+                .saturating_add(uvarint_len(table.len as u64))
+                .saturating_add(table.encoded_bytes)
+                .saturating_add(uvarint_len(index as u64 + 1))
+                .saturating_add(events_len)
+                .saturating_add(measure.len);
             if total <= budget {
                 Ok(())
             } else if total > MAX_MESSAGE_BYTES {
@@ -694,7 +698,7 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
             }
             break;
         }
-        events_len += measure.len;
+        events_len = events_len.saturating_add(measure.len);
         accepted = index + 1;
     }
 
