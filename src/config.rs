@@ -277,6 +277,19 @@ fn too_large(field: Field) -> Error {
     Error::invalid(per_field!(field, "", " is too large"))
 }
 
+/// `InvalidArgumentError` for a context string the wire cannot carry (product.md §4
+/// decision 13): every message sends it, so no event could ever be delivered.
+pub fn too_long_for_wire(field: Field) -> Error {
+    Error::invalid(per_field!(
+        field,
+        "",
+        " is longer than 512 UTF-8 bytes (the wire's per-string limit)"
+    ))
+}
+
+/// Longest context string (device id, model, firmware version, environment) a message carries.
+pub const MAX_CONTEXT_STRING_BYTES: usize = crate::wire::limits::MAX_STRING_BYTES;
+
 impl<'a> ConfigBuilder<'a> {
     pub fn new() -> Self {
         Self::default()
@@ -354,6 +367,16 @@ impl<'a> ConfigBuilder<'a> {
         let firmware_version = self.required(Field::FirmwareVersion)?;
         let endpoint_url = self.or_default(Field::EndpointUrl, DEFAULT_ENDPOINT_URL)?;
         let environment = self.or_default(Field::Environment, DEFAULT_ENVIRONMENT)?;
+        for (field, value) in [
+            (Field::DeviceId, &device_id),
+            (Field::DeviceModel, &device_model),
+            (Field::FirmwareVersion, &firmware_version),
+            (Field::Environment, &environment),
+        ] {
+            if value.len() > MAX_CONTEXT_STRING_BYTES {
+                return Err(too_long_for_wire(field));
+            }
+        }
 
         let batch_size = match self.int(Field::BatchSize) {
             Some(v) if v > 0 => (v.min(i64::from(MAX_BATCH_SIZE))) as u32,

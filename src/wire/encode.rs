@@ -643,10 +643,13 @@ enum Mode {
     LongestPrefix,
 }
 
+/// Encodes into `out`, or only measures when `out` is `None` (as if it held
+/// [`MAX_MESSAGE_BYTES`]): the same traversal decides both, so a measured message is exactly
+/// the one that would be written.
 fn encode<'a, E: EventSource<'a> + ?Sized>(
     ctx: &BatchContext<'a>,
     events: &E,
-    out: &mut [u8],
+    out: Option<&mut [u8]>,
     mode: Mode,
 ) -> Result<Encoded, EncodeFailure> {
     let candidates = events.len();
@@ -659,7 +662,9 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
     let candidates = candidates.min(MAX_EVENTS);
     let first = events.event(0).map_err(|e| EncodeFailure::at(0, e.into()))?;
     let base = ctx.base_time_ms.unwrap_or(first.timestamp_ms);
-    let budget = out.len().min(MAX_MESSAGE_BYTES);
+    let budget = out
+        .as_ref()
+        .map_or(MAX_MESSAGE_BYTES, |o| o.len().min(MAX_MESSAGE_BYTES));
 
     let mut table = StringTable::new();
     let mut context = Measure::default();
@@ -702,6 +707,17 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
         accepted = index + 1;
     }
 
+    let Some(out) = out else {
+        let len = fixed
+            .saturating_add(uvarint_len(table.len as u64))
+            .saturating_add(table.encoded_bytes)
+            .saturating_add(uvarint_len(accepted as u64))
+            .saturating_add(events_len);
+        return Ok(Encoded {
+            len,
+            events: accepted,
+        });
+    };
     let mut writer = Writer { out, pos: 0 };
     let write = |writer: &mut Writer<'_>, table: &mut StringTable<'a>| {
         encode_header(table, writer, base)?;
@@ -735,7 +751,7 @@ pub fn encode_message<'a, E: EventSource<'a> + ?Sized>(
     events: &E,
     out: &mut [u8],
 ) -> Result<usize, EncodeFailure> {
-    encode(ctx, events, out, Mode::Exact).map(|e| e.len)
+    encode(ctx, events, Some(out), Mode::Exact).map(|e| e.len)
 }
 
 /// Encodes the longest prefix of `events` (up to [`MAX_EVENTS`] of them) that fits every
@@ -750,5 +766,43 @@ pub fn encode_longest_prefix<'a, E: EventSource<'a> + ?Sized>(
     events: &E,
     out: &mut [u8],
 ) -> Result<Encoded, EncodeFailure> {
-    encode(ctx, events, out, Mode::LongestPrefix)
+    encode(ctx, events, Some(out), Mode::LongestPrefix)
+}
+
+/// The length [`encode_message`] would give `events` with an output buffer of
+/// [`MAX_MESSAGE_BYTES`], and the same errors, without writing anything: whether (and in how
+/// many bytes) the events can be sent as one message. It is the encoder's own measuring pass.
+pub fn measure_message<'a, E: EventSource<'a> + ?Sized>(
+    ctx: &BatchContext<'a>,
+    events: &E,
+) -> Result<usize, EncodeFailure> {
+    encode(ctx, events, None, Mode::Exact).map(|e| e.len)
+}
+
+/// What a message's batch context takes, whatever its events: the context's distinct
+/// strings (they open the string table) and its section's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextNeeds {
+    /// Distinct context strings (string-table entries).
+    pub strings: usize,
+    /// Their UTF-8 bytes.
+    pub string_bytes: usize,
+    /// Their bytes in the string table (each with its length varint).
+    pub table_bytes: usize,
+    /// Bytes of the context section (its count and entries).
+    pub section_bytes: usize,
+}
+
+/// The [`ContextNeeds`] of `ctx`, measured by the encoder's own context pass; errors as
+/// [`encode_message`] gives them for the context.
+pub fn context_needs(ctx: &BatchContext<'_>) -> Result<ContextNeeds, EncodeError> {
+    let mut table = StringTable::new();
+    let mut section = Measure::default();
+    encode_context(&mut table, &mut section, ctx)?;
+    Ok(ContextNeeds {
+        strings: table.len,
+        string_bytes: table.text_bytes,
+        table_bytes: table.encoded_bytes,
+        section_bytes: section.len,
+    })
 }
