@@ -619,3 +619,121 @@ fn the_constructor_refuses_context_strings_the_wire_cannot_carry() {
     assert_eq!(err.status, Status::InvalidArgument);
     assert!(err.message.starts_with("max_event_bytes"), "{}", err.message);
 }
+
+/// Checks the invariants `queue_stats()` must keep whatever happened to the buffer.
+fn assert_consistent(c: &Client, context: &str) {
+    let s = c.queue_stats();
+    assert!(s.bytes_used <= s.bytes_capacity, "{context}: {s:?}");
+    assert_eq!(s.depth == 0, s.bytes_used == 0, "{context}: {s:?}");
+    assert!(s.high_watermark_depth >= s.depth, "{context}: {s:?}");
+}
+
+#[test]
+fn a_scribbled_buffer_never_panics_and_every_event_is_accounted_for() {
+    for seed in 0..iterations(40) {
+        let mut rng = Rng(0x51_7cc1_b727_220a ^ (seed + 1));
+        let size = 256 + rng.below(6000) as usize;
+        let extra = [
+            (Field::BatchSize, 1 + rng.below(50) as i64),
+            (Field::MaxQueuedEvents, 1 + rng.below(100) as i64),
+            (Field::FlushEventThreshold, 1 + rng.below(5) as i64),
+            (Field::FlushMinIntervalMs, 0),
+        ];
+        let clock = TestClock::new();
+        let mut buf = vec![0u8; size];
+        let mut c = Client::new(
+            plain_config(&[], &extra).unwrap(),
+            &mut buf,
+            [seed as u8; 32],
+            &clock,
+            "test",
+        )
+        .unwrap();
+        let mut net = FakeNet::new(&[]);
+        // Every event queued is still queued, delivered, dropped for room, dead-lettered or
+        // cleared by reset().
+        let mut queued = 1u64;
+        let mut cleared = 0u64;
+        for step in 0..200 {
+            let context = format!("seed {seed} step {step}");
+            let before = c.queue_stats();
+            match rng.below(14) {
+                0..=4 => {
+                    let props = RandProps::random(&mut rng, 120);
+                    let name = rng.text_between(1, 20);
+                    if c.track(&mut buf, &clock, &name, &props).is_ok() {
+                        queued += 1;
+                    }
+                }
+                5 => {
+                    let id = rng.text_between(1, 30);
+                    if c.identify(&mut buf, &clock, &id, &RandProps(vec![])).is_ok() {
+                        queued += 1;
+                    }
+                }
+                6 => {
+                    let active = c.session_id().is_some();
+                    let r = if active {
+                        c.session_end(&mut buf, &clock)
+                    } else {
+                        c.session_start(&mut buf, &clock, Some("s"))
+                    };
+                    if r.is_ok() {
+                        queued += 1;
+                    }
+                }
+                7 | 8 => {
+                    for _ in 0..rng.below(3) {
+                        // (No scripted 2xx: delivered events are counted at the capture.)
+                        let reply = match rng.below(5) {
+                            0 => Reply::Status(503, None),
+                            1 => Reply::Status(422, None),
+                            2 => Reply::Status(400, None),
+                            3 => Reply::Status(413, None),
+                            _ => Reply::Net(honch::delivery::transport::NetFailure::Read),
+                        };
+                        net.script.push_back(reply);
+                    }
+                    clock.advance(rng.below(400_000));
+                    if rng.chance(50) {
+                        let _ = c.flush(&mut buf, &clock, &mut net, true);
+                    } else {
+                        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+                    }
+                }
+                9 => {
+                    c.reset(&mut buf).unwrap();
+                    cleared += u64::from(before.depth);
+                }
+                _ => {
+                    // The application writes into its buffer: a few random bytes, or a
+                    // plausible record length, anywhere.
+                    let at = rng.below(size as u64) as usize;
+                    if rng.chance(50) {
+                        let len = (rng.below(size as u64 + 8) as u32).to_le_bytes();
+                        for (b, v) in buf.iter_mut().skip(at).zip(len) {
+                            *b = v;
+                        }
+                    } else {
+                        for b in buf.iter_mut().skip(at).take(1 + rng.below(16) as usize) {
+                            *b = rng.next() as u8;
+                        }
+                    }
+                }
+            }
+            assert_consistent(&c, &context);
+            let s = c.queue_stats();
+            let gone = net.events.len() as u64
+                + u64::from(s.capacity_dropped_events)
+                + u64::from(s.dead_lettered_events)
+                + cleared;
+            assert_eq!(queued, u64::from(s.depth) + gone, "{context}: {s:?}");
+        }
+        // The client still works: a new event is delivered.
+        net.script.clear();
+        c.reset(&mut buf).unwrap();
+        c.track(&mut buf, &clock, "after", &RandProps(vec![])).unwrap();
+        let _ = c.flush(&mut buf, &clock, &mut net, true);
+        assert_consistent(&c, "after");
+    }
+}
