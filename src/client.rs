@@ -111,6 +111,8 @@ pub struct Client {
     crash: CrashLatch,
     /// The context's share of every message, for the deliverability bound (`deliverable`).
     context_base: crate::wire::ContextNeeds,
+    /// A batch refused with 413/422 being split down to the events refused alone.
+    split: crate::delivery::split::Split,
 }
 
 /// The message at the head of the queue that is being uploaded. Its bytes are re-encoded
@@ -179,6 +181,7 @@ impl Client {
                 table_bytes: 0,
                 section_bytes: 0,
             },
+            split: crate::delivery::split::Split::default(),
         };
         client.context_base = client.base_context_needs().map_err(|e| {
             if deliverable::is_wire_limit(&e) {
@@ -466,6 +469,7 @@ impl Client {
         self.session = None;
         self.connectivity = None;
         self.pending = None;
+        self.split.clear();
         self.queue.clear();
         Ok(())
     }

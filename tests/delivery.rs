@@ -359,3 +359,120 @@ fn a_float32_property_goes_on_the_wire_as_float32_and_prints_as_the_device_held_
         );
     }
 }
+
+/// `{"i": i}`, and a bytes value when `blob`.
+struct MaybeBytes(u64, bool);
+
+impl Properties for MaybeBytes {
+    fn count(&self) -> usize {
+        1 + usize::from(self.1)
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key("i")?;
+        w.uint(self.0)?;
+        if self.1 {
+            w.key("blob")?;
+            w.bytes(b"\x00\x01")?;
+        }
+        Ok(())
+    }
+}
+
+/// 20 events, the one at `bad` with a bytes value, on a capture that refuses bytes (422).
+fn twenty_with_one_bytes_value(clock: &TestClock, buf: &mut [u8], bad: u64) -> (Client, FakeNet) {
+    let cfg = config(&[
+        (Field::BatchSize, 20),
+        (Field::FlushMinIntervalMs, 0),
+        (Field::FlushEventThreshold, 1),
+    ]);
+    let mut c = Client::new(cfg, buf, [1; 32], clock, "test").unwrap();
+    c.reset(buf).unwrap();
+    for i in 0..20 {
+        c.track(buf, clock, "e", &MaybeBytes(i, i == bad)).unwrap();
+    }
+    let limits = honch::capture::CaptureLimits {
+        allow_binary: false,
+        ..Default::default()
+    };
+    (c, FakeNet::with_limits(limits, &[]))
+}
+
+fn delivered_indices(net: &FakeNet) -> Vec<u64> {
+    net.events
+        .iter()
+        .map(|e| e["properties"]["i"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_422_batch_is_split_until_only_the_refused_event_is_dead_lettered() {
+    for bad in [0, 7, 19] {
+        let clock = TestClock::new();
+        let mut buf = vec![0u8; 8192];
+        let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, bad);
+        let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+        assert_eq!(err.status, Status::Rejected, "an event was refused");
+        assert_eq!(c.last_error().http, 422);
+        let expected: Vec<u64> = (0..20).filter(|&i| i != bad).collect();
+        assert_eq!(delivered_indices(&net), expected, "bad {bad}: in order");
+        let stats = c.queue_stats();
+        assert_eq!((stats.depth, stats.dead_lettered_events), (0, 1), "bad {bad}");
+        // One refused message of 20 is isolated in a handful of requests, not 20.
+        assert!(net.frames.len() <= 11, "bad {bad}: {} requests", net.frames.len());
+    }
+    // The worked case: 20✗ 10✗ 5✓ 3✗ 2✓ 1✗ 2✓ 10✓.
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, 7);
+    let _ = c.flush(&mut buf, &clock, &mut net, true);
+    assert_eq!(net.frames.len(), 8);
+}
+
+#[test]
+fn tick_and_shutdown_split_a_413_or_422_batch_too() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, 12);
+    for _ in 0..40 {
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        clock.advance(1);
+    }
+    assert_eq!(delivered_indices(&net).len(), 19);
+    assert_eq!(c.queue_stats().dead_lettered_events, 1);
+    assert_eq!(c.last_error().http, 422);
+
+    // shutdown(): 413 to the whole batch (scripted), then capture itself answers.
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, _) = twenty_with_one_bytes_value(&clock, &mut buf, 3);
+    let mut net = FakeNet::with_limits(
+        honch::capture::CaptureLimits {
+            allow_binary: false,
+            ..Default::default()
+        },
+        &[Reply::Status(413, None)],
+    );
+    c.shutdown(&mut buf, &clock, &mut net).unwrap();
+    assert_eq!(net.names().len(), 20, "19 events and $device_shutdown");
+    assert_eq!(c.queue_stats().dead_lettered_events, 1);
+}
+
+#[test]
+fn a_400_still_dead_letters_the_whole_batch() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, _) = twenty_with_one_bytes_value(&clock, &mut buf, 5);
+    let mut net = FakeNet::new(&[Reply::Status(400, None)]);
+    let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+    assert_eq!(err.status, Status::Rejected);
+    assert_eq!(net.frames.len(), 1);
+    assert_eq!(c.queue_stats().dead_lettered_events, 20);
+    // And a 422 to a single event dead-letters just it.
+    c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+    let mut net = FakeNet::new(&[Reply::Status(422, None)]);
+    assert_eq!(
+        c.flush(&mut buf, &clock, &mut net, true).unwrap_err().status,
+        Status::Rejected
+    );
+    assert_eq!(c.queue_stats().dead_lettered_events, 21);
+}
