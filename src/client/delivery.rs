@@ -27,12 +27,14 @@ struct Scratch {
     bytes: Vec<u8>,
 }
 
+pub const NO_UPLOAD_BUFFER: Error = Error::new(Status::OutOfMemory, "out of memory for the upload buffer");
+
 impl Scratch {
     fn new() -> Result<Self> {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(MESSAGE_BYTES + REQUEST_BYTES)
-            .map_err(|_| Error::new(Status::OutOfMemory, "out of memory for the upload buffer"))?;
+            .map_err(|_| NO_UPLOAD_BUFFER)?;
         bytes.resize(MESSAGE_BYTES + REQUEST_BYTES, 0);
         Ok(Self { bytes })
     }
@@ -387,6 +389,18 @@ impl Client {
         }
     }
 
+    /// The upload's working buffer, or `last_error()` says there was no memory for it.
+    fn scratch(&mut self) -> Result<Scratch> {
+        Scratch::new().inspect_err(|_| {
+            self.capture(LastError {
+                status: Status::OutOfMemory,
+                reason: Reason::OutOfMemory,
+                component: Some("http"),
+                ..LastError::default()
+            })
+        })
+    }
+
     /// Sends whole messages until `count` events have left the queue or it is empty.
     /// Returns how many were delivered and, when the server refused some on their own (413
     /// or 422 to a single event, after splitting), the error for that; sending goes on
@@ -398,7 +412,7 @@ impl Client {
         net: &mut dyn Transport,
         mut count: u32,
     ) -> Result<(u32, Option<Error>)> {
-        let mut scratch = Scratch::new()?;
+        let mut scratch = self.scratch()?;
         let mut delivered = 0u32;
         let mut refused = None;
         while count > 0 && !self.queue.is_empty() {
@@ -490,7 +504,13 @@ impl Client {
             return Ok(());
         }
         self.schedule.begin();
-        let mut scratch = Scratch::new()?;
+        let Ok(mut scratch) = self.scratch() else {
+            // Recorded in last_error(); a main loop calling tick() must not die of it. The
+            // upload is tried again after a backoff, as after a network failure.
+            let wait_random = self.rng.next_u32();
+            self.schedule.failed(now, None, wait_random);
+            return Ok(());
+        };
         let sent = self.send_frame(buf, clock, net, &mut scratch);
         let now = self.monotonic(clock);
         match sent {
@@ -504,9 +524,7 @@ impl Client {
                 self.schedule.note_depth(self.queue.len());
             }
             // Only misuse of the API is raised from tick(); delivery failures are recorded.
-            Err(e) if e.status == Status::InvalidArgument || e.status == Status::OutOfMemory => {
-                return Err(e)
-            }
+            Err(e) if e.status == Status::InvalidArgument => return Err(e),
             // A dead-lettered batch may leave enough events to be due again.
             Err(_) => self.schedule.note_depth(self.queue.len()),
         }
@@ -526,6 +544,7 @@ impl Client {
         let now = self.monotonic(clock);
         if !self.uploads_stopped && !self.schedule.server_hold(now) {
             let count = self.queue.len();
+            // Delivery problems (out of memory included) are in last_error(), not raised.
             if let Ok((delivered, _)) = self.send_messages(buf, clock, net, count) {
                 let now = self.monotonic(clock);
                 self.schedule.succeeded(now, delivered > 0);
