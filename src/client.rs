@@ -4,6 +4,9 @@
 //! bindings re-acquire it on each call; the queue's records live there and nowhere else.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use deliverable::{Bound, RecordSize};
 
 use crate::random::Random;
 
@@ -17,16 +20,21 @@ use crate::record::{
     check_distinct_id, check_event_name, PropsError, PropsWriter, RecordHead, EVENT_TOO_LARGE,
     FLAG_BOOT_RELATIVE, FLAG_SESSION,
 };
-use crate::status::{try_box_str, Error, Result, Status};
+use crate::status::{try_box_str, Error, Result, Status, OUT_OF_MEMORY};
 
 /// `$sdk_version`, `honch.__version__` and `_honch_core.__version__`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// 2020-01-01T00:00:00Z: wall-clock readings before it are not trusted (core.md §7).
-pub const MIN_UNIX_TIME_MS: u64 = 1_577_836_800_000;
+/// 2026-01-01T00:00:00Z, the release date of this version, fixed in the source when it was
+/// built. A wall-clock reading before it cannot be the real time: the clock has not been set
+/// (rp2's RTC starts at 2021-01-01, other ports at 2000-01-01), so events are stamped with
+/// boot-relative time until it is, and converted at flush once it is (product.md §4 decision
+/// 16; the reference used 2020-01-01, which such default dates pass). A clock that reads the
+/// real time (CPython, the unix port, a board after NTP) is past it.
+pub const RELEASE_DATE_UNIX_MS: u64 = 1_767_225_600_000;
 
 /// Time as the platform sees it.
 pub trait Clock {
-    /// Wall-clock Unix time in ms (any value below [`MIN_UNIX_TIME_MS`] means "not set").
+    /// Wall-clock Unix time in ms (any value below [`RELEASE_DATE_UNIX_MS`] means "not set").
     fn now_ms(&self) -> u64;
     /// Milliseconds since boot (monotonic).
     fn uptime_ms(&self) -> u64;
@@ -40,6 +48,8 @@ pub enum Trusted<'a> {
 
 /// The caller's properties, written through a [`PropsWriter`]. Called again (with a fresh
 /// writer) when the first attempt ran out of room, so it must write the same thing each time.
+/// Keys must be distinct, as a dict's are: the writer does not check it (the wire encoder
+/// refuses duplicates).
 pub trait Properties {
     /// Number of top-level properties it will write.
     fn count(&self) -> usize;
@@ -59,6 +69,18 @@ impl Properties for NoProperties {
 }
 
 pub const SHUT_DOWN: Error = Error::new(Status::NotInitialized, "client is shut down");
+/// Construction: the context strings leave no room in a message for even `$device_boot`.
+pub const CONTEXT_TOO_LARGE: Error = Error::invalid(
+    "device_id, device_model, firmware_version and environment are too long together: a message \
+     would have no room for an event (2048 bytes of strings, wire limit)",
+);
+/// Construction: `event_buffer` cannot hold the first event.
+pub const BOOT_BUFFER_TOO_SMALL: Error = Error::invalid(
+    "event_buffer is too small for the $device_boot event (make it larger or device_id shorter)",
+);
+/// Construction: `max_event_bytes` is below the first event's size.
+pub const BOOT_OVER_MAX_EVENT_BYTES: Error =
+    Error::invalid("max_event_bytes is too small for the $device_boot event");
 
 pub struct Client {
     config: Config,
@@ -87,6 +109,10 @@ pub struct Client {
     log_pending: bool,
     log_slots: LogSlots,
     crash: CrashLatch,
+    /// The context's share of every message, for the deliverability bound (`deliverable`).
+    context_base: crate::wire::ContextNeeds,
+    /// A batch refused with 413/422 being split down to the events refused alone.
+    split: crate::delivery::split::Split,
 }
 
 /// The message at the head of the queue that is being uploaded. Its bytes are re-encoded
@@ -149,14 +175,36 @@ impl Client {
             log_pending: false,
             log_slots: LogSlots::new(),
             crash: CrashLatch::new(),
+            context_base: crate::wire::ContextNeeds {
+                strings: 0,
+                string_bytes: 0,
+                table_bytes: 0,
+                section_bytes: 0,
+            },
+            split: crate::delivery::split::Split::default(),
         };
-        client.enqueue(
-            buf,
-            clock,
-            "$device_boot",
-            &NoProperties,
-            &[Trusted::Str("reset_reason", "unknown")],
-        )?;
+        client.context_base = client.base_context_needs().map_err(|e| {
+            if deliverable::is_wire_limit(&e) {
+                CONTEXT_TOO_LARGE
+            } else {
+                e
+            }
+        })?;
+        client
+            .enqueue(
+                buf,
+                clock,
+                "$device_boot",
+                &NoProperties,
+                &[Trusted::Str("reset_reason", "unknown")],
+            )
+            .map_err(|e| match e {
+                // The first event cannot be queued: that is the constructor's arguments' fault.
+                e if deliverable::is_wire_limit(&e) => CONTEXT_TOO_LARGE,
+                crate::queue::EVENT_TOO_LARGE_FOR_BUFFER => BOOT_BUFFER_TOO_SMALL,
+                EVENT_TOO_LARGE => BOOT_OVER_MAX_EVENT_BYTES,
+                other => other,
+            })?;
         Ok(client)
     }
 
@@ -237,25 +285,47 @@ impl Client {
             .unwrap_or(&mut []);
         let written = write_record(PackedWriter::new(region), &head, props, trusted);
         let (offset, len) = match written {
-            Ok(n) if slot.len as usize >= RECORD_HEADER => {
-                let len = RECORD_HEADER + n;
+            Ok(size) if slot.len as usize >= RECORD_HEADER => {
+                let len = RECORD_HEADER + size.len;
                 if len > max {
                     return Err(EVENT_TOO_LARGE);
+                }
+                match self.bound_alone(&head, &size) {
+                    Bound::Fits => {}
+                    Bound::Refused(e) => return Err(e),
+                    Bound::Measure => {
+                        let payload = buf.get(start + RECORD_HEADER..start + len).unwrap_or(&[]);
+                        self.measure_alone(payload)?;
+                    }
                 }
                 self.queue.make_room_for_one_more(buf)?;
                 (slot.offset, len)
             }
             Err(PropsError::Invalid(e)) => return Err(e),
             _ => {
-                // Measure, make room (dropping the oldest), then write for real.
-                let n =
+                // Measure, check, make room (dropping the oldest), then write for real.
+                let size =
                     write_record(PackedWriter::counting(), &head, props, trusted).map_err(|e| match e {
                         PropsError::Invalid(e) => e,
                         PropsError::Full => Error::status(Status::Internal),
                     })?;
-                let len = RECORD_HEADER + n;
+                let len = RECORD_HEADER + size.len;
                 if len > max {
                     return Err(EVENT_TOO_LARGE);
+                }
+                // An event near a wire limit is measured from its record before anything is
+                // evicted for it, so it is written to a temporary copy first (only then).
+                let mut copy = Vec::new();
+                match self.bound_alone(&head, &size) {
+                    Bound::Fits => {}
+                    Bound::Refused(e) => return Err(e),
+                    Bound::Measure => {
+                        copy.try_reserve_exact(size.len).map_err(|_| OUT_OF_MEMORY)?;
+                        copy.resize(size.len, 0);
+                        write_record(PackedWriter::new(&mut copy), &head, props, trusted)
+                            .map_err(|_| Error::status(Status::Internal))?;
+                        self.measure_alone(&copy)?;
+                    }
                 }
                 let len32 = u32::try_from(len).map_err(|_| EVENT_TOO_LARGE)?;
                 let offset = self.queue.reserve(buf, len32)?;
@@ -263,8 +333,12 @@ impl Client {
                 let region = buf
                     .get_mut(at + RECORD_HEADER..at + len)
                     .ok_or(Error::status(Status::Internal))?;
-                write_record(PackedWriter::new(region), &head, props, trusted)
-                    .map_err(|_| Error::status(Status::Internal))?;
+                if copy.len() == region.len() {
+                    region.copy_from_slice(&copy);
+                } else {
+                    write_record(PackedWriter::new(region), &head, props, trusted)
+                        .map_err(|_| Error::status(Status::Internal))?;
+                }
                 (offset, len)
             }
         };
@@ -276,7 +350,7 @@ impl Client {
     /// The timestamp for an event now, and whether it is boot-relative (core.md §7).
     fn stamp(&mut self, clock: &dyn Clock) -> (u64, u8) {
         let now = clock.now_ms();
-        if now >= MIN_UNIX_TIME_MS {
+        if now >= RELEASE_DATE_UNIX_MS {
             return (now, 0);
         }
         match self.monotonic(clock) {
@@ -395,6 +469,7 @@ impl Client {
         self.session = None;
         self.connectivity = None;
         self.pending = None;
+        self.split.clear();
         self.queue.clear();
         Ok(())
     }
@@ -473,8 +548,9 @@ fn write_record(
     head: &RecordHead<'_>,
     props: &dyn Properties,
     trusted: &[Trusted<'_>],
-) -> core::result::Result<usize, PropsError> {
+) -> core::result::Result<RecordSize, PropsError> {
     head.write(&mut out).map_err(|Full| PropsError::Full)?;
+    let head_len = out.len();
     let mut w = PropsWriter::new(out, trusted.len());
     w.begin_properties(props.count())?;
     props.write(&mut w)?;
@@ -486,10 +562,20 @@ fn write_record(
             }
         }
     }
-    Ok(w.into_inner().len())
+    let (out, strings) = w.into_inner();
+    Ok(RecordSize {
+        len: out.len(),
+        props_len: out.len().saturating_sub(head_len),
+        strings,
+    })
 }
 
+mod deliverable;
 mod delivery;
+
+pub use deliverable::{
+    DUPLICATE_KEY, MESSAGE_TOO_LARGE, STRING_TOO_LONG_FOR_WIRE, TOO_MANY_STRINGS, TOO_MANY_STRING_BYTES,
+};
 
 #[cfg(test)]
 mod tests;

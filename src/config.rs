@@ -8,8 +8,10 @@ use crate::status::{try_box_str, Error, Result};
 
 pub const DEFAULT_ENDPOINT_URL: &str = "https://i.honch.io";
 pub const DEFAULT_ENVIRONMENT: &str = "production";
-/// `flush_min_interval_ms` value that disables spacing between uploads.
+/// `flush_min_interval_ms` value that disables spacing between uploads (as 0 does).
 pub const FLUSH_MIN_INTERVAL_DISABLED_MS: u32 = 0xFFFF_FFFF;
+/// `flush_min_interval_ms` when the keyword is absent or `None`.
+pub const DEFAULT_FLUSH_MIN_INTERVAL_MS: u32 = 15_000;
 pub const MAX_BATCH_SIZE: u32 = 50;
 pub const MAX_TRANSPORT_TIMEOUT_MS: u32 = 10_000;
 
@@ -163,7 +165,7 @@ pub struct Config {
     pub max_event_bytes: u32,
     pub transport_timeout_ms: u32,
     pub flush_interval_seconds: u32,
-    /// 0 when spacing is disabled.
+    /// 0 when spacing is disabled (the keyword was 0 or `0xFFFFFFFF`).
     pub flush_min_interval_ms: u32,
     pub flush_event_threshold: u32,
     pub flush_retry_initial_ms: u32,
@@ -275,6 +277,19 @@ fn too_large(field: Field) -> Error {
     Error::invalid(per_field!(field, "", " is too large"))
 }
 
+/// `InvalidArgumentError` for a context string the wire cannot carry (product.md §4
+/// decision 13): every message sends it, so no event could ever be delivered.
+pub fn too_long_for_wire(field: Field) -> Error {
+    Error::invalid(per_field!(
+        field,
+        "",
+        " is longer than 512 UTF-8 bytes (the wire's per-string limit)"
+    ))
+}
+
+/// Longest context string (device id, model, firmware version, environment) a message carries.
+pub const MAX_CONTEXT_STRING_BYTES: usize = crate::wire::limits::MAX_STRING_BYTES;
+
 impl<'a> ConfigBuilder<'a> {
     pub fn new() -> Self {
         Self::default()
@@ -352,6 +367,16 @@ impl<'a> ConfigBuilder<'a> {
         let firmware_version = self.required(Field::FirmwareVersion)?;
         let endpoint_url = self.or_default(Field::EndpointUrl, DEFAULT_ENDPOINT_URL)?;
         let environment = self.or_default(Field::Environment, DEFAULT_ENVIRONMENT)?;
+        for (field, value) in [
+            (Field::DeviceId, &device_id),
+            (Field::DeviceModel, &device_model),
+            (Field::FirmwareVersion, &firmware_version),
+            (Field::Environment, &environment),
+        ] {
+            if value.len() > MAX_CONTEXT_STRING_BYTES {
+                return Err(too_long_for_wire(field));
+            }
+        }
 
         let batch_size = match self.int(Field::BatchSize) {
             Some(v) if v > 0 => (v.min(i64::from(MAX_BATCH_SIZE))) as u32,
@@ -363,9 +388,15 @@ impl<'a> ConfigBuilder<'a> {
             .positive(Field::TransportTimeoutMs, 8000)?
             .min(MAX_TRANSPORT_TIMEOUT_MS);
         let flush_interval_seconds = self.zero_is_default(Field::FlushIntervalSeconds, 120)?;
-        let flush_min_interval_ms = match self.zero_is_default(Field::FlushMinIntervalMs, 15_000)? {
-            FLUSH_MIN_INTERVAL_DISABLED_MS => 0,
-            v => v,
+        // Unlike the other knobs, 0 is not "the default" here: it means what it says, no
+        // spacing. 0xFFFFFFFF, the reference's "disabled", means the same.
+        let flush_min_interval_ms = match self.int(Field::FlushMinIntervalMs) {
+            None => DEFAULT_FLUSH_MIN_INTERVAL_MS,
+            Some(v) if v < 0 => return Err(negative(Field::FlushMinIntervalMs)),
+            Some(v) => match u32::try_from(v).map_err(|_| too_large(Field::FlushMinIntervalMs))? {
+                FLUSH_MIN_INTERVAL_DISABLED_MS => 0,
+                v => v,
+            },
         };
         let flush_event_threshold = self.zero_is_default(Field::FlushEventThreshold, 20)?;
         let flush_retry_initial_ms = self.zero_is_default(Field::FlushRetryInitialMs, 1000)?;
@@ -467,6 +498,23 @@ mod tests {
         let mut b = base();
         b.set_int(Field::FlushMinIntervalMs, Some(1 << 40)).unwrap();
         assert!(b.finish().is_err());
+    }
+
+    #[test]
+    fn flush_min_interval_zero_means_no_spacing() {
+        for (value, expected) in [
+            (None, Ok(15_000)),
+            (Some(0), Ok(0)),
+            (Some(1), Ok(1)),
+            (Some(0xFFFF_FFFE), Ok(0xFFFF_FFFE)),
+            (Some(0xFFFF_FFFF), Ok(0)),
+            (Some(-1), Err(negative(Field::FlushMinIntervalMs))),
+            (Some(1 << 32), Err(too_large(Field::FlushMinIntervalMs))),
+        ] {
+            let mut b = base();
+            b.set_int(Field::FlushMinIntervalMs, value).unwrap();
+            assert_eq!(b.finish().map(|c| c.flush_min_interval_ms), expected, "{value:?}");
+        }
     }
 
     #[test]

@@ -196,10 +196,14 @@ impl Queue {
     /// Keeps a record of `len` bytes already written at `offset` (from [`Self::free_slot`]
     /// or [`Self::reserve`]). `len` must include the header, which this writes.
     pub fn commit(&mut self, buf: &mut [u8], offset: u32, len: u32) -> Result<()> {
+        const MISPLACED: Error = Error::status(Status::Internal);
+        let end = offset.checked_add(len).filter(|&end| end <= self.capacity);
+        let end = end.ok_or(MISPLACED)?;
+        if len as usize <= RECORD_HEADER {
+            return Err(MISPLACED);
+        }
         let start = offset as usize;
-        let header = buf
-            .get_mut(start..start + RECORD_HEADER)
-            .ok_or(Error::status(Status::Internal))?;
+        let header = buf.get_mut(start..start + RECORD_HEADER).ok_or(MISPLACED)?;
         header.copy_from_slice(&len.to_le_bytes());
         if self.count == 0 {
             self.head = offset;
@@ -207,81 +211,100 @@ impl Queue {
         } else if offset == 0 && self.tail > self.head {
             self.wrap = self.tail;
         }
-        self.tail = offset + len;
-        self.count += 1;
-        self.used += len;
+        self.tail = end;
+        self.count = self.count.saturating_add(1);
+        self.used = self.used.saturating_add(len).min(self.capacity);
         self.stats.high_watermark_depth = self.stats.high_watermark_depth.max(self.count);
         self.stats.high_watermark_bytes = self.stats.high_watermark_bytes.max(self.used);
         Ok(())
     }
 
-    /// Length of the record at `offset`, checked against the ring's bounds.
-    fn record_len_at(&self, buf: &[u8], offset: u32) -> Option<u32> {
-        let start = offset as usize;
-        let bytes = buf.get(start..start + RECORD_HEADER)?;
-        let len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        let limit = if offset >= self.head { self.wrap } else { self.tail };
-        let end = offset.checked_add(len)?;
-        (len as usize > RECORD_HEADER && end <= limit).then_some(len)
+    /// Whether the data wraps: it runs from `head` to `wrap`, then from 0 to `tail`.
+    /// Otherwise it runs from `head` to `tail`.
+    fn wrapped(&self) -> bool {
+        self.count > 0 && self.tail <= self.head
     }
 
-    /// Removes the oldest record.
-    fn pop(&mut self, buf: &[u8]) -> Result<()> {
+    /// Length of the record at `offset`, checked against the ring's bounds: a record ends
+    /// at `wrap` at the latest in the upper part of a wrapped ring, at `tail` otherwise. The
+    /// length is read from the caller's buffer, which the application may have overwritten,
+    /// so nothing else about it is trusted.
+    fn record_len_at(&self, buf: &[u8], offset: u32) -> Option<u32> {
+        let start = offset as usize;
+        let bytes = buf.get(start..start.checked_add(RECORD_HEADER)?)?;
+        let len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let limit = if self.wrapped() && offset >= self.head {
+            self.wrap
+        } else {
+            self.tail
+        };
+        let end = offset.checked_add(len)?;
+        (len as usize > RECORD_HEADER && end <= limit && len <= self.used).then_some(len)
+    }
+
+    /// Removes the oldest record. Returns `false` when its bounds were corrupt (the
+    /// application overwrote the buffer): the ring cannot be walked any further, so every
+    /// queued record is dead-lettered and the queue is left empty.
+    fn pop(&mut self, buf: &[u8]) -> bool {
         if self.count == 0 {
-            return Err(Error::status(Status::Internal));
+            return true;
         }
         let Some(len) = self.record_len_at(buf, self.head) else {
-            // The application overwrote the buffer: the ring cannot be walked any further.
-            self.stats.dead_lettered_events += self.count;
+            self.stats.dead_lettered_events = self.stats.dead_lettered_events.saturating_add(self.count);
             self.clear();
-            return Err(Error::new(
-                Status::Io,
-                "event_buffer was overwritten; queued events were lost",
-            ));
+            return false;
         };
         self.count -= 1;
-        self.used -= len;
-        self.head_sequence += 1;
+        self.head_sequence = self.head_sequence.wrapping_add(1);
         if self.count == 0 {
-            self.head = 0;
-            self.tail = 0;
-            self.wrap = self.capacity;
-            return Ok(());
+            self.clear();
+            return true;
         }
-        self.head += len;
+        // `record_len_at` bounds `len` by `used` and by the end of the data.
+        self.used = self.used.saturating_sub(len);
+        self.head = self.head.saturating_add(len);
         if self.head >= self.wrap && self.tail < self.head {
             self.head = 0;
             self.wrap = self.capacity;
         }
-        Ok(())
+        true
     }
 
-    /// Evicts the oldest record to make room (counted as `capacity_dropped_events`).
+    /// Evicts the oldest record to make room (counted as `capacity_dropped_events`). A
+    /// corrupt buffer empties the queue instead (those records are dead-lettered), which
+    /// makes room all the same.
     pub fn drop_oldest(&mut self, buf: &[u8]) -> Result<()> {
-        self.pop(buf)?;
-        self.stats.capacity_dropped_events += 1;
-        Ok(())
-    }
-
-    /// Removes the oldest `n` records after the server accepted them.
-    pub fn consume(&mut self, buf: &[u8], n: u32) -> Result<()> {
-        for _ in 0..n.min(self.count) {
-            self.pop(buf)?;
+        if self.count == 0 {
+            return Err(Error::status(Status::Internal));
+        }
+        if self.pop(buf) {
+            self.stats.capacity_dropped_events = self.stats.capacity_dropped_events.saturating_add(1);
         }
         Ok(())
     }
 
-    /// Removes the oldest `n` records after a permanent rejection.
-    pub fn dead_letter(&mut self, buf: &[u8], n: u32) -> Result<()> {
-        let n = n.min(self.count);
-        self.consume(buf, n)?;
-        self.stats.dead_lettered_events += n;
-        Ok(())
+    /// Removes the oldest `n` records after the server accepted them. Returns how many left
+    /// as delivered; records lost to a corrupt buffer on the way are dead-lettered instead.
+    pub fn consume(&mut self, buf: &[u8], n: u32) -> u32 {
+        let mut done = 0;
+        while done < n && self.count > 0 {
+            if !self.pop(buf) {
+                break;
+            }
+            done += 1;
+        }
+        done
+    }
+
+    /// Removes the oldest `n` records after a permanent rejection (`dead_lettered_events`).
+    pub fn dead_letter(&mut self, buf: &[u8], n: u32) {
+        let done = self.consume(buf, n);
+        self.stats.dead_lettered_events = self.stats.dead_lettered_events.saturating_add(done);
     }
 
     /// Empties the queue (`reset()`); counters are kept.
     pub fn clear(&mut self) {
-        self.head_sequence += u64::from(self.count);
+        self.head_sequence = self.head_sequence.wrapping_add(u64::from(self.count));
         self.head = 0;
         self.tail = 0;
         self.wrap = self.capacity;
@@ -322,7 +345,10 @@ impl<'b> Iterator for Records<'_, 'b> {
             return Some(None);
         };
         let start = self.offset as usize;
-        let payload = &self.buf[start + RECORD_HEADER..start + len as usize];
+        let Some(payload) = self.buf.get(start + RECORD_HEADER..start + len as usize) else {
+            self.left = 0;
+            return Some(None);
+        };
         self.offset += len;
         if self.offset >= self.queue.wrap && self.offset > self.queue.tail {
             self.offset = 0;
@@ -360,7 +386,7 @@ mod tests {
         push(&mut q, &mut buf, 4, 30).unwrap();
         assert_eq!(tags(&q, &buf), [2, 3, 4]);
         assert_eq!(q.stats().capacity_dropped_events, 1);
-        q.consume(&buf, 2).unwrap();
+        assert_eq!(q.consume(&buf, 2), 2);
         assert_eq!(tags(&q, &buf), [4]);
         push(&mut q, &mut buf, 5, 60).unwrap();
         assert_eq!(tags(&q, &buf), [4, 5]);
@@ -393,7 +419,7 @@ mod tests {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let len = 5 + (seed >> 16) % 120;
             if seed % 3 == 0 && !model.is_empty() {
-                q.consume(&buf, 1).unwrap();
+                assert_eq!(q.consume(&buf, 1), 1);
                 model.pop_front();
             } else {
                 let before = q.stats().capacity_dropped_events;
@@ -421,8 +447,96 @@ mod tests {
         push(&mut q, &mut buf, 2, 20).unwrap();
         buf[0..4].copy_from_slice(&9999u32.to_le_bytes());
         assert_eq!(q.iter(&buf).next(), Some(None));
-        assert!(q.consume(&buf, 1).is_err());
+        assert_eq!(q.consume(&buf, 1), 0);
         assert!(q.is_empty());
+        assert_eq!(q.stats().dead_lettered_events, 2);
         assert_eq!(q.check(&[0u8; 99]), Err(BUFFER_CHANGED));
+    }
+
+    fn consistent(q: &Queue) {
+        let s = q.stats();
+        assert!(s.bytes_used <= s.bytes_capacity, "{s:?}");
+        assert_eq!(s.depth == 0, s.bytes_used == 0, "{s:?}");
+    }
+
+    #[test]
+    fn a_length_past_the_data_of_an_unwrapped_ring_is_corrupt() {
+        // Two records in [0, 40) of a 100-byte ring: the first one's length is rewritten to
+        // 60, past the data's end (40) but within the buffer. It used to be accepted, and
+        // `used -= 60` with 40 used underflowed.
+        let mut buf = [0u8; 100];
+        let mut q = Queue::new(100, 10).unwrap();
+        push(&mut q, &mut buf, 1, 20).unwrap();
+        push(&mut q, &mut buf, 2, 20).unwrap();
+        buf[0..4].copy_from_slice(&60u32.to_le_bytes());
+        assert_eq!(q.iter(&buf).next(), Some(None));
+        assert_eq!(q.consume(&buf, 1), 0);
+        consistent(&q);
+        assert_eq!(q.stats().dead_lettered_events, 2);
+        // The queue is usable again.
+        push(&mut q, &mut buf, 3, 30).unwrap();
+        assert_eq!(tags(&q, &buf), [3]);
+        consistent(&q);
+    }
+
+    #[test]
+    fn eviction_over_a_corrupt_record_makes_room_and_counts_the_loss() {
+        let mut buf = [0u8; 100];
+        let mut q = Queue::new(100, 10).unwrap();
+        for t in 1..=3 {
+            push(&mut q, &mut buf, t, 30).unwrap();
+        }
+        buf[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        push(&mut q, &mut buf, 4, 30).unwrap();
+        assert_eq!(tags(&q, &buf), [4]);
+        let s = q.stats();
+        assert_eq!((s.dead_lettered_events, s.capacity_dropped_events), (3, 0));
+        consistent(&q);
+    }
+
+    #[test]
+    fn random_corruption_never_panics_and_keeps_counters_consistent() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..200 {
+            let size = 64 + (next() % 400) as usize;
+            let mut buf = alloc::vec![0u8; size];
+            let mut q = Queue::new(size, 1 + (next() % 20) as u32).unwrap();
+            let mut accounted = 0u64;
+            for _ in 0..300 {
+                let before = q.stats();
+                match next() % 8 {
+                    0..=3 => {
+                        let len = 5 + (next() % (size as u64 / 2)) as u32;
+                        if push(&mut q, &mut buf, round as u8, len).is_ok() {
+                            accounted += 1;
+                        }
+                    }
+                    4 => accounted -= u64::from(q.consume(&buf, (next() % 4) as u32)),
+                    5 => q.dead_letter(&buf, (next() % 4) as u32),
+                    6 => {
+                        let _ = q.iter(&buf).count();
+                    }
+                    _ => {
+                        let at = (next() % size as u64) as usize;
+                        let n = (1 + next() % 8) as usize;
+                        for b in buf.iter_mut().skip(at).take(n) {
+                            *b = next() as u8;
+                        }
+                    }
+                }
+                consistent(&q);
+                let s = q.stats();
+                assert!(s.dead_lettered_events >= before.dead_lettered_events);
+                // Every record pushed is queued, delivered, dropped or dead-lettered.
+                let gone = u64::from(s.dead_lettered_events) + u64::from(s.capacity_dropped_events);
+                assert_eq!(accounted, u64::from(s.depth) + gone, "round {round}");
+            }
+        }
     }
 }

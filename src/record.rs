@@ -45,12 +45,6 @@ pub const RESERVED_KEYS: [&str; 11] = [
     "$wifi_rssi",
 ];
 
-/// Names the wire format sends as reserved property IDs and whose values must be strings
-/// (wire.md §3.2; the other two, `$battery_level` and `$wifi_rssi`, are reserved keys).
-fn is_string_property_name(key: &str) -> bool {
-    matches!(crate::wire::encode::reserved_property_id(key), Some(id) if id >= 3)
-}
-
 pub const RESERVED_NEEDS_STRING: Error =
     Error::invalid("reset_reason, state, previous_version, new_version and session_name must be strings");
 pub const INVALID_EVENT_NAME: Error = Error::invalid("invalid event name");
@@ -123,6 +117,28 @@ pub struct PropsWriter<'b> {
     extra: usize,
     /// The key just written is a reserved wire name that takes a string value.
     string_only: bool,
+    /// What the properties put in a wire message's string table, counted as if no string
+    /// were shared (an upper bound; see [`StringNeeds`]).
+    needs: StringNeeds,
+}
+
+/// The strings a record's properties put in a wire message's string table (custom keys and
+/// string values), counted as if none were shared with another: upper bounds of what the
+/// encoder's table gets from them. The writer counts them as it goes, at the cost of two
+/// additions, so `track()` can tell almost every event deliverable without a trial encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StringNeeds {
+    /// Strings (string-table entries at most).
+    pub count: usize,
+    /// Their UTF-8 bytes.
+    pub bytes: usize,
+}
+
+impl StringNeeds {
+    fn add(&mut self, s: &str) {
+        self.count += 1;
+        self.bytes += s.len();
+    }
 }
 
 impl<'b> PropsWriter<'b> {
@@ -132,11 +148,12 @@ impl<'b> PropsWriter<'b> {
             depth: 0,
             extra,
             string_only: false,
+            needs: StringNeeds::default(),
         }
     }
 
-    pub(crate) fn into_inner(self) -> PackedWriter<'b> {
-        self.out
+    pub(crate) fn into_inner(self) -> (PackedWriter<'b>, StringNeeds) {
+        (self.out, self.needs)
     }
 
     /// Starts the property list with the caller's `count` properties.
@@ -157,9 +174,17 @@ impl<'b> PropsWriter<'b> {
             if RESERVED_KEYS.contains(&key) {
                 return Err(RESERVED_PROPERTY_KEY.into());
             }
-            self.string_only = is_string_property_name(key);
+            let id = crate::wire::encode::reserved_property_id(key);
+            // The wire sends a reserved name by its ID, so it adds no string; inside a map it
+            // is counted as one (still an upper bound).
+            self.string_only = matches!(id, Some(id) if id >= 3);
+            if id.is_none() {
+                self.needs.add(key);
+            }
         } else if crate::wire::encode::is_promoted_context_name(key) {
             return Err(RESERVED_PROPERTY_KEY.into());
+        } else {
+            self.needs.add(key);
         }
         self.out.key(key)?;
         Ok(())
@@ -167,6 +192,9 @@ impl<'b> PropsWriter<'b> {
 
     /// A key the SDK itself adds (exempt from the reserved list).
     pub(crate) fn trusted_key(&mut self, key: &str) -> Result<(), PropsError> {
+        if crate::wire::encode::reserved_property_id(key).is_none() {
+            self.needs.add(key);
+        }
         self.out.key(key)?;
         Ok(())
     }
@@ -207,11 +235,23 @@ impl<'b> PropsWriter<'b> {
         Ok(self.out.f64(v)?)
     }
 
+    /// A single-precision float, stored and sent as wire `float32` (tag 0x05) so that the
+    /// value arrives exactly as the device held it (product.md §4 decision 15). For ports
+    /// whose floats are single precision; [`Self::float`] sends `float64`.
+    pub fn float32(&mut self, v: f32) -> Result<(), PropsError> {
+        self.not_string()?;
+        if !v.is_finite() {
+            return Err(NOT_FINITE.into());
+        }
+        Ok(self.out.f32(v)?)
+    }
+
     pub fn str(&mut self, v: &str) -> Result<(), PropsError> {
         self.string_only = false;
         if v.len() > MAX_STRING_BYTES {
             return Err(STRING_TOO_LONG.into());
         }
+        self.needs.add(v);
         Ok(self.out.str(v)?)
     }
 

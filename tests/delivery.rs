@@ -2,203 +2,18 @@
 //! multi-frame messages, the response policy, backoff, Retry-After and time normalisation.
 //! A scripted fake transport stands in for the network; the capture side is the real one.
 
-use std::cell::Cell;
-use std::collections::VecDeque;
+#[path = "common/fake_net.rs"]
+mod fake_net;
 
-use honch::capture::{Capture, CaptureLimits};
-use honch::client::{Client, Clock, NoProperties, Properties};
-use honch::config::{ConfigBuilder, Field};
-use honch::delivery::transport::{NetError, NetFailure, Transport};
+use std::cell::Cell;
+
+use fake_net::*;
+use honch::client::{Client, NoProperties, Properties};
+use honch::config::Field;
+use honch::delivery::transport::NetFailure;
 use honch::record::{PropsError, PropsWriter};
 use honch::status::Status;
 use serde_json::Value as Json;
-
-const T0: u64 = 1_700_000_000_000;
-
-struct TestClock {
-    now: Cell<u64>,
-    up: Cell<u64>,
-}
-
-impl TestClock {
-    fn new() -> Self {
-        Self {
-            now: Cell::new(T0),
-            up: Cell::new(10_000),
-        }
-    }
-    fn advance(&self, ms: u64) {
-        self.now.set(self.now.get() + ms);
-        self.up.set(self.up.get() + ms);
-    }
-}
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> u64 {
-        self.now.get()
-    }
-    fn uptime_ms(&self) -> u64 {
-        self.up.get()
-    }
-}
-
-/// What the fake server does with the next request.
-#[derive(Clone, Copy, Debug)]
-enum Reply {
-    /// Answer this status without looking at the body.
-    Status(u16, Option<u32>),
-    /// Fail at the network level.
-    Net(NetFailure),
-}
-
-/// A scripted transport whose default is a real capture endpoint.
-struct FakeNet {
-    capture: Capture,
-    script: VecDeque<Reply>,
-    request: Vec<u8>,
-    response: Vec<u8>,
-    /// Every request body (frame) sent, in order.
-    frames: Vec<Vec<u8>>,
-    events: Vec<Json>,
-    opens: usize,
-}
-
-impl FakeNet {
-    fn new(script: &[Reply]) -> Self {
-        let limits = CaptureLimits {
-            allow_binary: true,
-            ..CaptureLimits::default()
-        };
-        Self {
-            capture: Capture::new(limits),
-            script: script.iter().copied().collect(),
-            request: Vec::new(),
-            response: Vec::new(),
-            frames: Vec::new(),
-            events: Vec::new(),
-            opens: 0,
-        }
-    }
-
-    fn answer(&mut self) {
-        let text = self.request.clone();
-        let split = text
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("request head")
-            + 4;
-        let head = std::str::from_utf8(&text[..split]).expect("ascii head");
-        let header = |name: &str| {
-            head.lines()
-                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-                .expect(name)
-        };
-        let length: usize = header("Content-Length:").parse().unwrap();
-        let body = text[split..].to_vec();
-        assert_eq!(body.len(), length, "Content-Length matches the body");
-        assert!(head.starts_with("POST /capture HTTP/1.1\r\n"), "{head}");
-        assert!(head.contains("Content-Type: application/vnd.honch.chunk\r\n"));
-        self.frames.push(body.clone());
-        let (status, retry_after) = match self.script.pop_front() {
-            Some(Reply::Status(s, r)) => (s, r),
-            Some(Reply::Net(_)) => unreachable!("network failures happen at open"),
-            None => {
-                let key = header("X-Honch-Project-Key:");
-                let stream = header("X-Honch-Stream-Id:");
-                match self.capture.handle_frame(&key, Some(&stream), &body) {
-                    Ok(outcome) => {
-                        let status = outcome.status();
-                        if let honch::capture::FrameOutcome::Accepted { events, .. } = outcome {
-                            self.events.extend(events);
-                        }
-                        (status, None)
-                    }
-                    Err(reject) => (reject.status, None),
-                }
-            }
-        };
-        let mut response = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n");
-        if let Some(s) = retry_after {
-            response.push_str(&format!("Retry-After: {s}\r\n"));
-        }
-        response.push_str("\r\n");
-        self.response = response.into_bytes();
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.events
-            .iter()
-            .map(|e| e["event"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-impl Transport for FakeNet {
-    fn open(&mut self, host: &str, port: u16, tls: bool, _timeout_ms: u32) -> Result<(), NetError> {
-        assert_eq!((host, port, tls), ("127.0.0.1", 8000, false));
-        self.opens += 1;
-        if let Some(Reply::Net(failure)) = self.script.front().copied() {
-            self.script.pop_front();
-            return Err(NetError::new(failure, 111));
-        }
-        self.request.clear();
-        self.response.clear();
-        Ok(())
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), NetError> {
-        self.request.extend_from_slice(bytes);
-        self.answer();
-        Ok(())
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
-        let n = buf.len().min(self.response.len());
-        buf[..n].copy_from_slice(&self.response[..n]);
-        self.response.drain(..n);
-        Ok(n)
-    }
-
-    fn close(&mut self) {}
-}
-
-fn config(extra: &[(Field, i64)]) -> honch::config::Config {
-    let mut b = ConfigBuilder::new();
-    b.set_text(Field::ApiKey, Some("key")).unwrap();
-    b.set_text(Field::DeviceId, Some("dev-1")).unwrap();
-    b.set_text(Field::DeviceModel, Some("Board")).unwrap();
-    b.set_text(Field::FirmwareVersion, Some("1.0")).unwrap();
-    b.set_text(Field::EndpointUrl, Some("http://127.0.0.1:8000"))
-        .unwrap();
-    for &(f, v) in extra {
-        b.set_int(f, Some(v)).unwrap();
-    }
-    b.finish().unwrap()
-}
-
-struct Props(Vec<(String, Json)>);
-
-impl Properties for Props {
-    fn count(&self) -> usize {
-        self.0.len()
-    }
-    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
-        for (k, v) in &self.0 {
-            w.key(k)?;
-            match v {
-                Json::String(s) => w.str(s)?,
-                Json::Number(n) if n.is_u64() => w.uint(n.as_u64().unwrap())?,
-                Json::Number(n) => w.float(n.as_f64().unwrap())?,
-                _ => w.null()?,
-            }
-        }
-        Ok(())
-    }
-}
-
-fn n(i: u64) -> Props {
-    Props(vec![("i".into(), Json::from(i))])
-}
 
 #[test]
 fn one_flush_sends_a_batch_per_identity_run_in_order() {
@@ -434,4 +249,230 @@ fn shutdown_queues_the_last_event_and_sends_it() {
         c.track(&mut buf, &clock, "x", &NoProperties).unwrap_err().status,
         Status::NotInitialized
     );
+}
+
+#[test]
+fn events_stamped_at_a_default_rtc_date_are_normalised_once_the_clock_is_set() {
+    // rp2's RTC reads 2021-01-01 until the application sets it: that is not the real time.
+    let clock = TestClock {
+        now: Cell::new(1_609_459_200_000),
+        up: Cell::new(5_000),
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    clock.up.set(7_000);
+    clock.now.set(T0);
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    assert_eq!(net.events[0]["timestamp"].as_u64(), Some(T0 - 2_000));
+}
+
+#[test]
+fn flush_min_interval_zero_means_tick_uploads_are_not_spaced() {
+    for (spacing, second_tick_sends) in [(0, true), (0xFFFF_FFFF, true), (15_000, false)] {
+        let clock = TestClock::new();
+        let mut buf = vec![0u8; 4096];
+        let cfg = config(&[
+            (Field::FlushEventThreshold, 1),
+            (Field::FlushMinIntervalMs, spacing),
+        ]);
+        let mut c = Client::new(cfg, &mut buf, [1; 32], &clock, "test").unwrap();
+        let mut net = FakeNet::new(&[]);
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        assert_eq!(net.opens, 1, "spacing {spacing}");
+        c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+        clock.advance(1);
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        assert_eq!(net.opens, 1 + usize::from(second_tick_sends), "spacing {spacing}");
+    }
+}
+
+/// `{"t32": float32, "t64": float64}` of the same literal.
+struct Floats(f32, f64);
+
+impl Properties for Floats {
+    fn count(&self) -> usize {
+        2
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key("t32")?;
+        w.float32(self.0)?;
+        w.key("t64")?;
+        w.float(self.1)
+    }
+}
+
+#[test]
+fn a_float32_property_goes_on_the_wire_as_float32_and_prints_as_the_device_held_it() {
+    use honch::capture::decode::WireValue;
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 4096];
+    let mut c = Client::new(config(&[]), &mut buf, [1; 32], &clock, "test").unwrap();
+    c.reset(&mut buf).unwrap();
+    for (f, d) in [
+        (36.6f32, 36.6f64),
+        (0.1, 0.1),
+        (-1.5e-7, -1.5e-7),
+        (3.4028235e38, 3.4028235e38),
+    ] {
+        c.track(&mut buf, &clock, "reading", &Floats(f, d)).unwrap();
+    }
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let err = c
+            .track(&mut buf, &clock, "reading", &Floats(bad, 1.0))
+            .unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument);
+        assert!(err.message.contains("finite"), "{}", err.message);
+    }
+    let mut net = FakeNet::new(&[]);
+    c.flush(&mut buf, &clock, &mut net, true).unwrap();
+    // On the wire: tag 0x05 with the same bits.
+    let frame = honch::capture::parse_frame(&net.frames[0]).unwrap();
+    let decoded = honch::capture::decode_strict(frame.payload, &Default::default()).unwrap();
+    let sent: Vec<f32> = decoded
+        .events
+        .iter()
+        .map(|e| match e.properties[0].1 {
+            WireValue::F32(v) => v,
+            ref other => panic!("not a float32: {other:?}"),
+        })
+        .collect();
+    assert_eq!(sent, [36.6f32, 0.1, -1.5e-7, 3.4028235e38]);
+    // Expanded: the shortest text that reads back as that float32, like the float64's.
+    let printed: Vec<String> = net
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(&e["properties"]["t32"]).unwrap())
+        .collect();
+    let printed64: Vec<String> = net
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(&e["properties"]["t64"]).unwrap())
+        .collect();
+    assert_eq!(printed, printed64);
+    assert_eq!(printed[0], "36.6");
+    for (text, f) in printed.iter().zip(sent) {
+        assert_eq!(
+            text.parse::<f32>().unwrap(),
+            f,
+            "{text} reads back as the same float32"
+        );
+    }
+}
+
+/// `{"i": i}`, and a bytes value when `blob`.
+struct MaybeBytes(u64, bool);
+
+impl Properties for MaybeBytes {
+    fn count(&self) -> usize {
+        1 + usize::from(self.1)
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key("i")?;
+        w.uint(self.0)?;
+        if self.1 {
+            w.key("blob")?;
+            w.bytes(b"\x00\x01")?;
+        }
+        Ok(())
+    }
+}
+
+/// 20 events, the one at `bad` with a bytes value, on a capture that refuses bytes (422).
+fn twenty_with_one_bytes_value(clock: &TestClock, buf: &mut [u8], bad: u64) -> (Client, FakeNet) {
+    let cfg = config(&[
+        (Field::BatchSize, 20),
+        (Field::FlushMinIntervalMs, 0),
+        (Field::FlushEventThreshold, 1),
+    ]);
+    let mut c = Client::new(cfg, buf, [1; 32], clock, "test").unwrap();
+    c.reset(buf).unwrap();
+    for i in 0..20 {
+        c.track(buf, clock, "e", &MaybeBytes(i, i == bad)).unwrap();
+    }
+    let limits = honch::capture::CaptureLimits {
+        allow_binary: false,
+        ..Default::default()
+    };
+    (c, FakeNet::with_limits(limits, &[]))
+}
+
+fn delivered_indices(net: &FakeNet) -> Vec<u64> {
+    net.events
+        .iter()
+        .map(|e| e["properties"]["i"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_422_batch_is_split_until_only_the_refused_event_is_dead_lettered() {
+    for bad in [0, 7, 19] {
+        let clock = TestClock::new();
+        let mut buf = vec![0u8; 8192];
+        let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, bad);
+        let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+        assert_eq!(err.status, Status::Rejected, "an event was refused");
+        assert_eq!(c.last_error().http, 422);
+        let expected: Vec<u64> = (0..20).filter(|&i| i != bad).collect();
+        assert_eq!(delivered_indices(&net), expected, "bad {bad}: in order");
+        let stats = c.queue_stats();
+        assert_eq!((stats.depth, stats.dead_lettered_events), (0, 1), "bad {bad}");
+        // One refused message of 20 is isolated in a handful of requests, not 20.
+        assert!(net.frames.len() <= 11, "bad {bad}: {} requests", net.frames.len());
+    }
+    // The worked case: 20✗ 10✗ 5✓ 3✗ 2✓ 1✗ 2✓ 10✓.
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, 7);
+    let _ = c.flush(&mut buf, &clock, &mut net, true);
+    assert_eq!(net.frames.len(), 8);
+}
+
+#[test]
+fn tick_and_shutdown_split_a_413_or_422_batch_too() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, mut net) = twenty_with_one_bytes_value(&clock, &mut buf, 12);
+    for _ in 0..40 {
+        c.tick(&mut buf, &clock, &mut net, true).unwrap();
+        clock.advance(1);
+    }
+    assert_eq!(delivered_indices(&net).len(), 19);
+    assert_eq!(c.queue_stats().dead_lettered_events, 1);
+    assert_eq!(c.last_error().http, 422);
+
+    // shutdown(): 413 to the whole batch (scripted), then capture itself answers.
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, _) = twenty_with_one_bytes_value(&clock, &mut buf, 3);
+    let mut net = FakeNet::with_limits(
+        honch::capture::CaptureLimits {
+            allow_binary: false,
+            ..Default::default()
+        },
+        &[Reply::Status(413, None)],
+    );
+    c.shutdown(&mut buf, &clock, &mut net).unwrap();
+    assert_eq!(net.names().len(), 20, "19 events and $device_shutdown");
+    assert_eq!(c.queue_stats().dead_lettered_events, 1);
+}
+
+#[test]
+fn a_400_still_dead_letters_the_whole_batch() {
+    let clock = TestClock::new();
+    let mut buf = vec![0u8; 8192];
+    let (mut c, _) = twenty_with_one_bytes_value(&clock, &mut buf, 5);
+    let mut net = FakeNet::new(&[Reply::Status(400, None)]);
+    let err = c.flush(&mut buf, &clock, &mut net, true).unwrap_err();
+    assert_eq!(err.status, Status::Rejected);
+    assert_eq!(net.frames.len(), 1);
+    assert_eq!(c.queue_stats().dead_lettered_events, 20);
+    // And a 422 to a single event dead-letters just it.
+    c.track(&mut buf, &clock, "e", &NoProperties).unwrap();
+    let mut net = FakeNet::new(&[Reply::Status(422, None)]);
+    assert_eq!(
+        c.flush(&mut buf, &clock, &mut net, true).unwrap_err().status,
+        Status::Rejected
+    );
+    assert_eq!(c.queue_stats().dead_lettered_events, 21);
 }

@@ -6,7 +6,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use honch::capture::{decode_strict, CaptureLimits};
+use honch::client::{Client, Clock, Properties};
+use honch::config::{ConfigBuilder, Field};
 use honch::packed::{PackedWriter, Pairs};
+use honch::record::{PropsError, PropsWriter};
 use honch::wire::{
     encode_longest_prefix, frame_count, write_frame, BatchContext, DeviceTimeSource, EventView, SourceType,
 };
@@ -46,7 +49,66 @@ fn rate(mut work: impl FnMut()) -> f64 {
     runs as f64 / start.elapsed().as_secs_f64()
 }
 
+/// A fixed clock with a real-time reading (events are stamped, not boot-relative).
+struct BenchClock;
+
+impl Clock for BenchClock {
+    fn now_ms(&self) -> u64 {
+        1_780_000_000_000
+    }
+    fn uptime_ms(&self) -> u64 {
+        5_000
+    }
+}
+
+/// `{"mode": "hdr", "n": n}`, the README's example event.
+struct TypicalProps(i64);
+
+impl Properties for TypicalProps {
+    fn count(&self) -> usize {
+        2
+    }
+    fn write(&self, w: &mut PropsWriter<'_>) -> Result<(), PropsError> {
+        w.key("mode")?;
+        w.str("hdr")?;
+        w.key("n")?;
+        w.int(self.0)
+    }
+}
+
+/// `Client::track` cost on a full ring buffer (so most calls also evict the oldest record),
+/// and on a buffer large enough that nothing is evicted.
+fn track_bench() {
+    for (label, size) in [("ring8k", 8 * 1024), ("big", 64 * 1024 * 1024)] {
+        let mut b = ConfigBuilder::new();
+        let fields = [
+            (Field::ApiKey, "key"),
+            (Field::DeviceId, "dev-001"),
+            (Field::DeviceModel, "ActionCam X1"),
+            (Field::FirmwareVersion, "1.2.3"),
+        ];
+        for (f, v) in fields {
+            if b.set_text(f, Some(v)).is_err() {
+                return;
+            }
+        }
+        let _ = b.set_int(Field::MaxQueuedEvents, Some(i64::from(u32::MAX >> 1)));
+        let Ok(config) = b.finish() else { return };
+        let mut buf = vec![0u8; size];
+        let Ok(mut client) = Client::new(config, &mut buf, [7; 32], &BenchClock, "micropython") else {
+            return;
+        };
+        let mut i = 0i64;
+        let per_second = rate(|| {
+            i += 1;
+            let _ = black_box(client.track(&mut buf, &BenchClock, "recording_started", &TypicalProps(i)));
+        });
+        println!("track_{label}_ns_per_event {:.1} ns", 1e9 / per_second);
+    }
+}
+
 fn main() {
+    track_bench();
     let records: Vec<Vec<u8>> = (0..50).map(typical_record).collect();
     let names = ["sample", "button_press", "sample", "wifi_status"];
     let events: Vec<EventView<'_>> = records

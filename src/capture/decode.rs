@@ -427,6 +427,14 @@ fn float_json(v: f64) -> Json {
     Number::from_f64(v).map_or(Json::Null, Json::Number)
 }
 
+/// A float32 as JSON: the shortest decimal that reads back as the same float32 (`36.6`), not
+/// the digits of its exact binary value (`36.599998474121094`), which the device never held
+/// (product.md §4 decision 15). The number still reads back as the same float32.
+pub fn float32_json(v: f32) -> Json {
+    let shortest = format!("{v}").parse::<f64>().unwrap_or(f64::from(v));
+    float_json(shortest)
+}
+
 impl DecodedMessage {
     fn key_name(&self, key: Key) -> &str {
         match key {
@@ -442,7 +450,7 @@ impl DecodedMessage {
             WireValue::Bool(b) => Json::Bool(*b),
             WireValue::UInt(v) => json!(v),
             WireValue::Int(v) => json!(v),
-            WireValue::F32(v) => float_json(f64::from(*v)),
+            WireValue::F32(v) => float32_json(*v),
             WireValue::F64(v) => float_json(*v),
             WireValue::Str(index) => Json::String(self.strings[*index].clone()),
             WireValue::Bytes(b) => json!({ "bytes_hex": hex(b) }),

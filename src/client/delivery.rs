@@ -27,12 +27,14 @@ struct Scratch {
     bytes: Vec<u8>,
 }
 
+pub const NO_UPLOAD_BUFFER: Error = Error::new(Status::OutOfMemory, "out of memory for the upload buffer");
+
 impl Scratch {
     fn new() -> Result<Self> {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(MESSAGE_BYTES + REQUEST_BYTES)
-            .map_err(|_| Error::new(Status::OutOfMemory, "out of memory for the upload buffer"))?;
+            .map_err(|_| NO_UPLOAD_BUFFER)?;
         bytes.resize(MESSAGE_BYTES + REQUEST_BYTES, 0);
         Ok(Self { bytes })
     }
@@ -52,6 +54,12 @@ enum Sent {
     DroppedUnsendable,
     /// The message context itself cannot be encoded (nothing was sent or dropped).
     Unencodable,
+    /// The server refused a message of several events with 413 or 422: it will be sent
+    /// again in halves (decision 14). Nothing left the queue.
+    Split,
+    /// The server refused this many events on their own (413 or 422); they were
+    /// dead-lettered and the error is in `last_error()`.
+    Refused(u32, Error),
 }
 
 pub const UPLOADS_STOPPED: Error = Error::new(
@@ -122,8 +130,8 @@ impl Client {
     fn time_base(&mut self, clock: &dyn Clock) -> TimeBase {
         let uptime_now = self.monotonic(clock);
         let now = clock.now_ms();
-        let boot_epoch =
-            (now >= super::MIN_UNIX_TIME_MS && uptime_now > 0 && now > uptime_now).then(|| now - uptime_now);
+        let boot_epoch = (now >= super::RELEASE_DATE_UNIX_MS && uptime_now > 0 && now > uptime_now)
+            .then(|| now - uptime_now);
         TimeBase {
             boot_epoch,
             uptime_now,
@@ -172,7 +180,13 @@ impl Client {
         let head_sequence = self.queue.head_sequence();
         let pending = self.pending.filter(|p| p.first_sequence == head_sequence);
         let time = pending.map_or(time, |p| p.time);
-        let limit = pending.map_or(self.config.batch_size as usize, |p| usize::from(p.events));
+        let limit = match pending {
+            Some(p) => usize::from(p.events),
+            None => self
+                .split
+                .next_limit(head_sequence)
+                .unwrap_or(self.config.batch_size as usize),
+        };
         let mut candidates = match Candidates::collect(&self.queue, buf, limit, time) {
             Ok(c) => c,
             Err(BatchError::Empty) => return Err(Sent::Delivered(0)),
@@ -237,7 +251,9 @@ impl Client {
     /// the buffer was overwritten).
     fn drop_unsendable(&mut self, buf: &[u8]) -> Sent {
         self.pending = None;
-        let _ = self.queue.dead_letter(buf, 1);
+        let head = self.queue.head_sequence();
+        self.queue.dead_letter(buf, 1);
+        self.split.removed(head, 1, true);
         self.capture(LastError {
             status: Status::Rejected,
             reason: Reason::EncodeFailed,
@@ -311,24 +327,37 @@ impl Client {
         match classify(http, frame.is_final) {
             Action::NextFrame => {
                 if let Some(p) = self.pending.as_mut() {
-                    p.next_frame += 1;
+                    p.next_frame = p.next_frame.saturating_add(1);
                 }
                 Ok(Sent::FrameStored)
             }
             Action::Consume => {
                 self.pending = None;
-                self.queue.consume(buf, u32::from(pending.events))?;
-                Ok(Sent::Delivered(u32::from(pending.events)))
+                let delivered = self.queue.consume(buf, u32::from(pending.events));
+                self.split.removed(pending.first_sequence, delivered, false);
+                Ok(Sent::Delivered(delivered))
             }
             Action::AuthFailed => {
                 self.pending = None;
-                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                self.dead_letter_pending(buf, pending);
                 self.uploads_stopped = true;
                 Err(self.capture_http(Status::Rejected, Reason::AuthInvalidKey, http))
             }
+            // Too large or unprocessable: maybe only some of the events are (decision 14).
+            Action::Reject if matches!(http, 413 | 422) => {
+                self.pending = None;
+                if self.split.refused(pending.first_sequence, pending.events) {
+                    return Ok(Sent::Split);
+                }
+                let refused = self.dead_letter_pending(buf, pending);
+                Ok(Sent::Refused(
+                    refused,
+                    self.capture_http(Status::Rejected, Reason::HttpStatus, http),
+                ))
+            }
             Action::Reject => {
                 self.pending = None;
-                self.queue.dead_letter(buf, u32::from(pending.events))?;
+                self.dead_letter_pending(buf, pending);
                 Err(self.capture_http(Status::Rejected, Reason::HttpStatus, http))
             }
             Action::Retry => {
@@ -345,6 +374,14 @@ impl Client {
         }
     }
 
+    /// Dead-letters the events of the message the server refused; returns how many.
+    fn dead_letter_pending(&mut self, buf: &[u8], pending: Pending) -> u32 {
+        let events = u32::from(pending.events);
+        self.queue.dead_letter(buf, events);
+        self.split.removed(pending.first_sequence, events, true);
+        events
+    }
+
     /// After any failure a multi-frame message starts again from its first frame.
     fn restart_pending(&mut self) {
         if let Some(p) = self.pending.as_mut() {
@@ -352,29 +389,49 @@ impl Client {
         }
     }
 
+    /// The upload's working buffer, or `last_error()` says there was no memory for it.
+    fn scratch(&mut self) -> Result<Scratch> {
+        Scratch::new().inspect_err(|_| {
+            self.capture(LastError {
+                status: Status::OutOfMemory,
+                reason: Reason::OutOfMemory,
+                component: Some("http"),
+                ..LastError::default()
+            })
+        })
+    }
+
     /// Sends whole messages until `count` events have left the queue or it is empty.
+    /// Returns how many were delivered and, when the server refused some on their own (413
+    /// or 422 to a single event, after splitting), the error for that; sending goes on
+    /// after such a refusal. Any other failure stops it and is the error.
     fn send_messages(
         &mut self,
         buf: &mut [u8],
         clock: &dyn Clock,
         net: &mut dyn Transport,
         mut count: u32,
-    ) -> Result<u32> {
-        let mut scratch = Scratch::new()?;
-        let mut delivered = 0;
+    ) -> Result<(u32, Option<Error>)> {
+        let mut scratch = self.scratch()?;
+        let mut delivered = 0u32;
+        let mut refused = None;
         while count > 0 && !self.queue.is_empty() {
             match self.send_frame(buf, clock, net, &mut scratch)? {
-                Sent::FrameStored => {}
+                Sent::FrameStored | Sent::Split => {}
                 Sent::Delivered(0) => break,
                 Sent::Unencodable => return Err(ENCODE_FAILED),
                 Sent::Delivered(n) => {
-                    delivered += n;
+                    delivered = delivered.saturating_add(n);
                     count = count.saturating_sub(n);
                 }
                 Sent::DroppedUnsendable => count = count.saturating_sub(1),
+                Sent::Refused(n, e) => {
+                    count = count.saturating_sub(n);
+                    refused = Some(e);
+                }
             }
         }
-        Ok(delivered)
+        Ok((delivered, refused))
     }
 
     /// `flush()`: sends every event queued when it was called, in as few messages as the
@@ -410,15 +467,16 @@ impl Client {
             return Err(SERVER_HOLD);
         }
         let count = self.queue.len();
-        let result = self.send_messages(buf, clock, net, count);
+        let (delivered, refused) = self.send_messages(buf, clock, net, count)?;
         let now = self.monotonic(clock);
-        match result {
-            Ok(delivered) => {
-                self.schedule.succeeded(now, delivered > 0);
+        self.schedule.succeeded(now, delivered > 0);
+        match refused {
+            None => {
                 self.log_once.clear();
                 Ok(())
             }
-            Err(e) => Err(e),
+            // Everything else was sent; the events the server refused are dead-lettered.
+            Some(e) => Err(e),
         }
     }
 
@@ -446,11 +504,19 @@ impl Client {
             return Ok(());
         }
         self.schedule.begin();
-        let mut scratch = Scratch::new()?;
+        let Ok(mut scratch) = self.scratch() else {
+            // Recorded in last_error(); a main loop calling tick() must not die of it. The
+            // upload is tried again after a backoff, as after a network failure.
+            let wait_random = self.rng.next_u32();
+            self.schedule.failed(now, None, wait_random);
+            return Ok(());
+        };
         let sent = self.send_frame(buf, clock, net, &mut scratch);
         let now = self.monotonic(clock);
         match sent {
-            Ok(Sent::FrameStored) | Ok(Sent::DroppedUnsendable) => self.schedule.request(),
+            Ok(Sent::FrameStored) | Ok(Sent::DroppedUnsendable) | Ok(Sent::Split) | Ok(Sent::Refused(..)) => {
+                self.schedule.request()
+            }
             Ok(Sent::Unencodable) => {}
             Ok(Sent::Delivered(n)) => {
                 self.schedule.succeeded(now, n > 0);
@@ -458,9 +524,7 @@ impl Client {
                 self.schedule.note_depth(self.queue.len());
             }
             // Only misuse of the API is raised from tick(); delivery failures are recorded.
-            Err(e) if e.status == Status::InvalidArgument || e.status == Status::OutOfMemory => {
-                return Err(e)
-            }
+            Err(e) if e.status == Status::InvalidArgument => return Err(e),
             // A dead-lettered batch may leave enough events to be due again.
             Err(_) => self.schedule.note_depth(self.queue.len()),
         }
@@ -480,7 +544,8 @@ impl Client {
         let now = self.monotonic(clock);
         if !self.uploads_stopped && !self.schedule.server_hold(now) {
             let count = self.queue.len();
-            if let Ok(delivered) = self.send_messages(buf, clock, net, count) {
+            // Delivery problems (out of memory included) are in last_error(), not raised.
+            if let Ok((delivered, _)) = self.send_messages(buf, clock, net, count) {
                 let now = self.monotonic(clock);
                 self.schedule.succeeded(now, delivered > 0);
             }

@@ -20,7 +20,8 @@ impl Clock for TestClock {
     }
 }
 
-const T0: u64 = 1_700_000_000_000;
+/// 2026-05-28: after the release date, so the test clock reads as set.
+const T0: u64 = 1_780_000_000_000;
 
 fn clock() -> TestClock {
     TestClock {
@@ -274,4 +275,31 @@ fn client_state_stays_small() {
     let size = core::mem::size_of::<Client>();
     std::println!("size_of::<Client>() = {size}");
     assert!(size <= 640, "Client is {size} bytes");
+}
+
+#[test]
+fn a_default_rtc_date_is_not_a_set_clock() {
+    // rp2's RTC starts at 2021-01-01, which the reference's 2020 threshold took for real time.
+    let rp2_default = 1_609_459_200_000;
+    for (now, boot_relative) in [
+        (rp2_default, true),
+        (RELEASE_DATE_UNIX_MS - 1, true),
+        (RELEASE_DATE_UNIX_MS, false),
+        (T0, false),
+    ] {
+        let mut buf = [0u8; 256];
+        let clk = TestClock {
+            now: Cell::new(now),
+            up: Cell::new(4321),
+        };
+        let c = Client::new(config(1000), &mut buf, [1; 32], &clk, "test").unwrap();
+        let r = RecordView::parse(c.queue().iter(&buf).next().unwrap().unwrap()).unwrap();
+        let expected = if boot_relative {
+            (4321, FLAG_BOOT_RELATIVE)
+        } else {
+            (now, 0)
+        };
+        assert_eq!((r.timestamp_ms, r.flags & FLAG_BOOT_RELATIVE), expected, "{now}");
+    }
+    assert_eq!(RELEASE_DATE_UNIX_MS, 1_767_225_600_000, "2026-01-01T00:00:00Z");
 }

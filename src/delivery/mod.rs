@@ -6,4 +6,5 @@ pub mod batch;
 pub mod exchange;
 pub mod policy;
 pub mod schedule;
+pub mod split;
 pub mod transport;

@@ -167,10 +167,12 @@ mod tests {
         s.request();
         assert!(s.spacing(14_999) && !s.tick_due(14_999));
         assert!(s.tick_due(15_000));
-        let mut s = Schedule::new(&config(&[(Field::FlushMinIntervalMs, 0xFFFF_FFFF)]), 0);
-        s.succeeded(0, true);
-        s.request();
-        assert!(!s.spacing(1) && s.tick_due(1));
+        for disabled in [0, 0xFFFF_FFFF] {
+            let mut s = Schedule::new(&config(&[(Field::FlushMinIntervalMs, disabled)]), 0);
+            s.succeeded(0, true);
+            s.request();
+            assert!(!s.spacing(1) && s.tick_due(1), "{disabled}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn written(props: &dyn Properties) -> Vec<(String, V)> {
     let mut w = PropsWriter::new(PackedWriter::new(&mut buf), 0);
     w.begin_properties(props.count()).unwrap();
     props.write(&mut w).unwrap();
-    let out = w.into_inner();
+    let (out, _) = w.into_inner();
     let (pairs, rest) = Pairs::parse(out.written()).unwrap();
     assert!(rest.is_empty());
     pairs

@@ -397,7 +397,10 @@ impl Sink for Writer<'_> {
         Ok(())
     }
     fn bytes(&mut self, b: &[u8]) -> Result<(), EncodeError> {
-        let end = self.pos + b.len();
+        let end = self
+            .pos
+            .checked_add(b.len())
+            .ok_or(EncodeError::InconsistentSource)?;
         self.out
             .get_mut(self.pos..end)
             .ok_or(EncodeError::InconsistentSource)?
@@ -640,10 +643,13 @@ enum Mode {
     LongestPrefix,
 }
 
+/// Encodes into `out`, or only measures when `out` is `None` (as if it held
+/// [`MAX_MESSAGE_BYTES`]): the same traversal decides both, so a measured message is exactly
+/// the one that would be written.
 fn encode<'a, E: EventSource<'a> + ?Sized>(
     ctx: &BatchContext<'a>,
     events: &E,
-    out: &mut [u8],
+    out: Option<&mut [u8]>,
     mode: Mode,
 ) -> Result<Encoded, EncodeFailure> {
     let candidates = events.len();
@@ -656,12 +662,14 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
     let candidates = candidates.min(MAX_EVENTS);
     let first = events.event(0).map_err(|e| EncodeFailure::at(0, e.into()))?;
     let base = ctx.base_time_ms.unwrap_or(first.timestamp_ms);
-    let budget = out.len().min(MAX_MESSAGE_BYTES);
+    let budget = out
+        .as_ref()
+        .map_or(MAX_MESSAGE_BYTES, |o| o.len().min(MAX_MESSAGE_BYTES));
 
     let mut table = StringTable::new();
     let mut context = Measure::default();
     encode_context(&mut table, &mut context, ctx).map_err(EncodeFailure::batch)?;
-    let fixed = 3 + uvarint_len(base) + context.len;
+    let fixed = (3 + uvarint_len(base)).saturating_add(context.len);
 
     let mut events_len = 0usize;
     let mut accepted = 0usize;
@@ -673,12 +681,13 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
             .map_err(EncodeError::from)
             .and_then(|event| encode_event(&mut table, &mut measure, &event, base));
         let outcome = outcome.and_then(|()| {
+            // Saturating: the sizes come from stored records, which need not be sane.
             let total = fixed
-                + uvarint_len(table.len as u64)
-                + table.encoded_bytes
-                + uvarint_len(index as u64 + 1)
-                + events_len
-                + measure.len;
+                .saturating_add(uvarint_len(table.len as u64))
+                .saturating_add(table.encoded_bytes)
+                .saturating_add(uvarint_len(index as u64 + 1))
+                .saturating_add(events_len)
+                .saturating_add(measure.len);
             if total <= budget {
                 Ok(())
             } else if total > MAX_MESSAGE_BYTES {
@@ -694,10 +703,21 @@ fn encode<'a, E: EventSource<'a> + ?Sized>(
             }
             break;
         }
-        events_len += measure.len;
+        events_len = events_len.saturating_add(measure.len);
         accepted = index + 1;
     }
 
+    let Some(out) = out else {
+        let len = fixed
+            .saturating_add(uvarint_len(table.len as u64))
+            .saturating_add(table.encoded_bytes)
+            .saturating_add(uvarint_len(accepted as u64))
+            .saturating_add(events_len);
+        return Ok(Encoded {
+            len,
+            events: accepted,
+        });
+    };
     let mut writer = Writer { out, pos: 0 };
     let write = |writer: &mut Writer<'_>, table: &mut StringTable<'a>| {
         encode_header(table, writer, base)?;
@@ -731,7 +751,7 @@ pub fn encode_message<'a, E: EventSource<'a> + ?Sized>(
     events: &E,
     out: &mut [u8],
 ) -> Result<usize, EncodeFailure> {
-    encode(ctx, events, out, Mode::Exact).map(|e| e.len)
+    encode(ctx, events, Some(out), Mode::Exact).map(|e| e.len)
 }
 
 /// Encodes the longest prefix of `events` (up to [`MAX_EVENTS`] of them) that fits every
@@ -746,5 +766,43 @@ pub fn encode_longest_prefix<'a, E: EventSource<'a> + ?Sized>(
     events: &E,
     out: &mut [u8],
 ) -> Result<Encoded, EncodeFailure> {
-    encode(ctx, events, out, Mode::LongestPrefix)
+    encode(ctx, events, Some(out), Mode::LongestPrefix)
+}
+
+/// The length [`encode_message`] would give `events` with an output buffer of
+/// [`MAX_MESSAGE_BYTES`], and the same errors, without writing anything: whether (and in how
+/// many bytes) the events can be sent as one message. It is the encoder's own measuring pass.
+pub fn measure_message<'a, E: EventSource<'a> + ?Sized>(
+    ctx: &BatchContext<'a>,
+    events: &E,
+) -> Result<usize, EncodeFailure> {
+    encode(ctx, events, None, Mode::Exact).map(|e| e.len)
+}
+
+/// What a message's batch context takes, whatever its events: the context's distinct
+/// strings (they open the string table) and its section's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextNeeds {
+    /// Distinct context strings (string-table entries).
+    pub strings: usize,
+    /// Their UTF-8 bytes.
+    pub string_bytes: usize,
+    /// Their bytes in the string table (each with its length varint).
+    pub table_bytes: usize,
+    /// Bytes of the context section (its count and entries).
+    pub section_bytes: usize,
+}
+
+/// The [`ContextNeeds`] of `ctx`, measured by the encoder's own context pass; errors as
+/// [`encode_message`] gives them for the context.
+pub fn context_needs(ctx: &BatchContext<'_>) -> Result<ContextNeeds, EncodeError> {
+    let mut table = StringTable::new();
+    let mut section = Measure::default();
+    encode_context(&mut table, &mut section, ctx)?;
+    Ok(ContextNeeds {
+        strings: table.len,
+        string_bytes: table.text_bytes,
+        table_bytes: table.encoded_bytes,
+        section_bytes: section.len,
+    })
 }

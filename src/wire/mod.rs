@@ -10,8 +10,9 @@ pub mod frame;
 
 pub use crc::{crc16, crc16_update};
 pub use encode::{
-    encode_longest_prefix, encode_message, limits, BatchContext, DeviceTimeSource, EncodeError,
-    EncodeFailure, Encoded, EventSource, EventView, Extension, Limit,
+    context_needs, encode_longest_prefix, encode_message, limits, measure_message, BatchContext,
+    ContextNeeds, DeviceTimeSource, EncodeError, EncodeFailure, Encoded, EventSource, EventView, Extension,
+    Limit,
 };
 pub use frame::{
     frame_count, frame_len, next_cut, write_frame, write_frame_at, write_frame_range, FrameError, FrameInfo,
