@@ -121,7 +121,7 @@ fn main() {
         .allowlist_type("mp_obj_(type|base|dict|module|str|int|tuple|list|fun_builtin_var|float)_t")
         .allowlist_type("mp_(map|map_elem|rom_map_elem|buffer_info)_t")
         .allowlist_type("mpz_t")
-        .allowlist_var("mp_type_(type|module|dict|str|bytes|bytearray|memoryview|int|bool|list|tuple|NoneType|fun_builtin_var|Exception|KeyboardInterrupt|BaseException|TypeError|OSError|ValueError|bytes)");
+        .allowlist_var("mp_type_(type|module|dict|str|bytes|bytearray|memoryview|int|bool|list|tuple|NoneType|fun_builtin_var|Exception|KeyboardInterrupt|ImportError|BaseException|TypeError|OSError|ValueError|bytes)");
     for name in qstr_names(&here.join("c/honch_usermod.c")) {
         builder = builder.allowlist_item(format!("MP_QSTR_{name}"));
     }

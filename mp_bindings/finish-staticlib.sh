@@ -21,6 +21,9 @@
 #   the firmware never reads them (panic = abort), and some ports' linker scripts place
 #   unwind tables over .data.
 set -eu
+# Nothing here runs jobs: keep rustc from looking for make's jobserver, whose pipes this
+# recipe does not get.
+unset MAKEFLAGS MFLAGS
 in=$1 out=$2 nm=$3
 sysroot=$(rustc --print sysroot)
 host=$(rustc -vV | sed -n 's/^host: //p')

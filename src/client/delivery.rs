@@ -82,6 +82,7 @@ fn net_reason(failure: NetFailure) -> Reason {
         NetFailure::TlsCert => Reason::TlsCert,
         NetFailure::Write => Reason::WriteFailed,
         NetFailure::Read => Reason::ReadFailed,
+        NetFailure::NoNetwork => Reason::NoNetwork,
     }
 }
 

@@ -19,6 +19,8 @@ pub enum NetFailure {
     Write,
     /// Reading the response failed, it was malformed, or its deadline passed.
     Read,
+    /// The platform has no network stack at all (a firmware built without `socket`).
+    NoNetwork,
 }
 
 /// A failed network operation, with the OS error number when there is one.

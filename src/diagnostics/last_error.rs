@@ -25,11 +25,14 @@ pub enum Reason {
     OutOfMemory = 14,
     InvalidConfig = 15,
     NotInitialized = 16,
+    /// The firmware has no network stack (no `socket` module): not one of the reference's
+    /// reasons, which had no such case.
+    NoNetwork = 17,
 }
 
 impl Reason {
     /// Every reason, in numeric order.
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::None,
         Reason::Unknown,
         Reason::DnsFailed,
@@ -47,6 +50,7 @@ impl Reason {
         Reason::OutOfMemory,
         Reason::InvalidConfig,
         Reason::NotInitialized,
+        Reason::NoNetwork,
     ];
 
     pub const fn code(self) -> u8 {
@@ -81,6 +85,7 @@ impl Reason {
             Reason::OutOfMemory => "out_of_memory",
             Reason::InvalidConfig => "invalid_config",
             Reason::NotInitialized => "not_initialized",
+            Reason::NoNetwork => "no_network",
         }
     }
 
@@ -103,6 +108,7 @@ impl Reason {
             Reason::OutOfMemory => "out of memory",
             Reason::InvalidConfig => "invalid endpoint or configuration",
             Reason::NotInitialized => "client not initialized",
+            Reason::NoNetwork => "this firmware has no network stack (no socket module)",
         })
     }
 }
@@ -163,7 +169,8 @@ impl LastError {
                 | Reason::TlsCert
                 | Reason::EncodeFailed
                 | Reason::OutOfMemory
-                | Reason::InvalidConfig,
+                | Reason::InvalidConfig
+                | Reason::NoNetwork,
             ) => LogLevel::Error,
             _ => LogLevel::Warn,
         }

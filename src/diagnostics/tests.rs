@@ -489,13 +489,14 @@ fn reasons_have_the_reference_numbers_and_strings() {
         "out_of_memory",
         "invalid_config",
         "not_initialized",
+        "no_network",
     ];
     for (i, (reason, text)) in Reason::ALL.iter().zip(expected).enumerate() {
         assert_eq!(usize::from(reason.code()), i);
         assert_eq!(reason.as_str(), text);
         assert_eq!(Reason::from_code(i as u32), *reason);
     }
-    assert_eq!(Reason::from_code(17), Reason::Unknown);
+    assert_eq!(Reason::from_code(18), Reason::Unknown);
     assert_eq!(Reason::from_code(u32::MAX), Reason::Unknown);
 }
 
@@ -635,6 +636,7 @@ fn level_is_error_for_failures_a_retry_will_not_cure() {
         Reason::EncodeFailed,
         Reason::OutOfMemory,
         Reason::InvalidConfig,
+        Reason::NoNetwork,
     ];
     for reason in Reason::ALL {
         let expected = if error_reasons.contains(&reason) {

@@ -109,7 +109,7 @@ fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result
     if let Some(f) = obj::float_exact(v) {
         return if SINGLE_PRECISION {
             // Exact: the value was widened from an f32.
-            w.float(f64::from(f as f32)) // MERGE-TODO: w.float32 once the core has it
+            w.float32(f as f32)
         } else {
             w.float(f)
         };

@@ -203,6 +203,15 @@ impl MpTransport {
 
     /// Turns an exception from a protected call into a NetError, keeping non-OSErrors.
     fn failure(&mut self, exc: Obj, failure: NetFailure) -> NetError {
+        if is_subclass(exc, builtin_type!(mp_type_ImportError)) {
+            // No `socket`/`select` module (or no `tls` for HTTPS): nothing to raise, the
+            // firmware simply cannot upload; last_error() says so.
+            let failure = match failure {
+                NetFailure::Dns | NetFailure::ConnectRefused => NetFailure::NoNetwork,
+                other => other,
+            };
+            return NetError::new(failure, 0);
+        }
         if !is_subclass(exc, builtin_type!(mp_type_OSError)) {
             if self.handshaking && is_subclass(exc, builtin_type!(mp_type_ValueError)) {
                 // MicroPython's TLS module reports a refused certificate (untrusted, expired,
