@@ -1,7 +1,11 @@
 """Randomized API fuzz harness for `honch` (one file, runs unchanged on MicroPython and CPython).
 
     <python-or-micropython> tests/fuzz/api_fuzz.py [--seed N] [--cases N] [--seconds S]
-        [--start K] [--epoch E] [--heap] [--verbose] [--log FILE] [--outcomes FILE]
+        [--start K] [--epoch E] [--heap[=KB]] [--verbose] [--log FILE] [--outcomes FILE]
+        [--only K1,K2,...] [--timing]
+
+`--only` runs just the listed cases of the range (tests/fuzz/shrink.py uses it to find the few
+earlier calls a failure needs).
 
 Case K belongs to epoch K // E. An epoch is one client (built from a random configuration on a
 random event_buffer) and the E operations run on it; its random stream is derived from
@@ -32,6 +36,14 @@ except ImportError:  # pragma: no cover
 import honch
 
 MP = sys.implementation.name == "micropython"
+
+try:
+    BufferError
+except NameError:
+
+    class BufferError(Exception):  # MicroPython has none; never raised there
+        pass
+
 HonchError = honch.HonchError
 MASK = 0xFFFFFFFF
 
@@ -114,7 +126,12 @@ class UserBase(BaseException):
     """A BaseException (not an Exception) raised by user code."""
 
 
+METHOD_RAN = []  # methods of our str/int/float/list/dict subclasses that ran while armed
+
+
 def boom(tag):
+    if tag.startswith("Evil"):
+        METHOD_RAN.append(tag)
     e = UserBoom(tag)
     RAISED.append(e)
     raise e
@@ -169,129 +186,172 @@ class SubBytes(bytes):
     pass
 
 
+def plain(o):
+    """The plain builtin value behind one of our subclass instances."""
+    try:
+        return o._v
+    except AttributeError:
+        return o
+
+
+# The evil classes keep their plain value in `_v` and use it when not armed (MicroPython's
+# builtins have no `str.__hash__` & co. to fall back to).
+
+
 class EvilStr(str):
     def __eq__(self, other):
         if ARMED[0]:
             boom("EvilStr.__eq__")
-        return str.__eq__(self, other)
+        return self._v == plain(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
     def __hash__(self):
         if ARMED[0]:
             boom("EvilStr.__hash__")
-        return str.__hash__(self)
+        return hash(self._v)
 
     def __str__(self):
         if ARMED[0]:
             boom("EvilStr.__str__")
-        return str.__str__(self)
+        return self._v
 
     def __len__(self):
         if ARMED[0]:
             boom("EvilStr.__len__")
-        return str.__len__(self)
+        return len(self._v)
 
     def __iter__(self):
         if ARMED[0]:
             boom("EvilStr.__iter__")
-        return str.__iter__(self)
+        return iter(self._v)
 
     def encode(self, *a):
         if ARMED[0]:
             boom("EvilStr.encode")
-        return str.encode(self, *a)
+        return self._v.encode(*a)
 
 
 class EvilInt(int):
     def __index__(self):
         if ARMED[0]:
             boom("EvilInt.__index__")
-        return int(self) + 0
+        return self._v
 
     def __int__(self):
         if ARMED[0]:
             boom("EvilInt.__int__")
-        return int.__int__(self)
+        return self._v
 
     def __eq__(self, other):
         if ARMED[0]:
             boom("EvilInt.__eq__")
-        return int.__eq__(self, other)
+        return self._v == plain(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
     def __hash__(self):
         if ARMED[0]:
             boom("EvilInt.__hash__")
-        return int.__hash__(self)
+        return hash(self._v)
 
     def __str__(self):
         if ARMED[0]:
             boom("EvilInt.__str__")
-        return int.__str__(self)
+        return str(self._v)
 
     def __bool__(self):
         if ARMED[0]:
             boom("EvilInt.__bool__")
-        return int.__bool__(self)
+        return self._v != 0
 
 
 class EvilFloat(float):
     def __float__(self):
         if ARMED[0]:
             boom("EvilFloat.__float__")
-        return float.__float__(self)
+        return self._v
 
     def __eq__(self, other):
         if ARMED[0]:
             boom("EvilFloat.__eq__")
-        return float.__eq__(self, other)
+        return self._v == plain(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
     def __hash__(self):
         if ARMED[0]:
             boom("EvilFloat.__hash__")
-        return float.__hash__(self)
+        return hash(self._v)
 
 
 class EvilList(list):
     def __len__(self):
         if ARMED[0]:
             boom("EvilList.__len__")
-        return list.__len__(self)
+        return len(self._v)
 
     def __iter__(self):
         if ARMED[0]:
             boom("EvilList.__iter__")
-        return list.__iter__(self)
+        return iter(self._v)
 
     def __getitem__(self, i):
         if ARMED[0]:
             boom("EvilList.__getitem__")
-        return list.__getitem__(self, i)
+        return self._v[i]
 
 
 class EvilDict(dict):
     def __len__(self):
         if ARMED[0]:
             boom("EvilDict.__len__")
-        return dict.__len__(self)
+        return len(self._v)
 
     def __iter__(self):
         if ARMED[0]:
             boom("EvilDict.__iter__")
-        return dict.__iter__(self)
+        return iter(self._v)
 
     def __getitem__(self, k):
         if ARMED[0]:
             boom("EvilDict.__getitem__")
-        return dict.__getitem__(self, k)
+        return self._v[k]
 
     def items(self):
         if ARMED[0]:
             boom("EvilDict.items")
-        return dict.items(self)
+        return self._v.items()
 
     def keys(self):
         if ARMED[0]:
             boom("EvilDict.keys")
-        return dict.keys(self)
+        return self._v.keys()
+
+
+def evil(cls, v):
+    x = cls(v)
+    x._v = v if cls not in (EvilList, EvilDict) else (list(v) if cls is EvilList else dict(v))
+    DESC[id(x)] = "%s(%s)" % (cls.__name__, srepr(v))
+    KEEP.append(x)
+    return x
+
+
+def sub(cls, v):
+    x = cls(v)
+    try:
+        x._v = v
+    except Exception:
+        pass
+    DESC[id(x)] = "%s(%s)" % (cls.__name__, srepr(v))
+    KEEP.append(x)
+    return x
+
+
+KEEP = []  # objects described in DESC stay alive for the case (ids must stay unique)
 
 
 class Opaque:
@@ -344,24 +404,28 @@ class Opaque:
 
 
 class Mutator(str):
-    """A str subclass key whose __eq__/__hash__ mutate a container while the SDK iterates it."""
+    """A str subclass key whose __eq__/__hash__/__str__ mutate a container while the SDK reads it."""
 
     def __hash__(self):
         if ARMED[0]:
             self.mutate()
-        return str.__hash__(self)
+        return hash(self._v)
 
     def __eq__(self, other):
         if ARMED[0]:
             self.mutate()
-        return str.__eq__(self, other)
+        return self._v == plain(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
     def __str__(self):
         if ARMED[0]:
             self.mutate()
-        return str.__str__(self)
+        return self._v
 
     def mutate(self):
+        METHOD_RAN.append("Mutator (a str subclass key) method")
         t = self.target
         if t is None:
             return
@@ -421,7 +485,17 @@ ITEMSIZE = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8, "q":
             "f": 4, "d": 8}
 
 
+def has_surrogate(s):
+    for ch in s:
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            return True
+    return False
+
+
 def utf8len(s):
+    """UTF-8 length of a str; None when it holds a lone surrogate (not valid UTF-8)."""
+    if has_surrogate(s):
+        return None
     try:
         return len(str.encode(s, "utf-8"))
     except Exception:
@@ -481,7 +555,7 @@ def gen_weird_scalar(rng):
     if m == 3:
         return b"name"
     if m == 4:
-        return SubStr(rng.pick(["ev", "", " ", "é"]))
+        return sub(SubStr, rng.pick(["ev", "", " ", "é"]))
     if m == 5:
         return mk_evil_str(rng)
     if m == 6:
@@ -493,7 +567,7 @@ def gen_weird_scalar(rng):
     if m == 9:
         return bytearray(b"ev")
     if m == 10:
-        return SubInt(rng.pick(INTS))
+        return sub(SubInt, rng.pick(INTS))
     if m == 11:
         return {"k": 1}
     if m == 12:
@@ -502,20 +576,17 @@ def gen_weird_scalar(rng):
 
 
 def mk_evil_str(rng):
-    v = EvilStr(rng.pick(["ev", "k", "", "é"]))
-    DESC[id(v)] = "EvilStr(%s)" % qstr(str.__str__(v))
-    return v
+    return evil(EvilStr, rng.pick(["ev", "k", "", "é"]))
 
 
 def mk_evil_int(rng):
-    v = EvilInt(rng.pick([0, 1, 2**31, 2**64]))
-    DESC[id(v)] = "EvilInt(%d)" % int.__int__(v)
-    return v
+    return evil(EvilInt, rng.pick([0, 1, 2**31, 2**64]))
 
 
 def mk_opaque():
     v = Opaque()
     DESC[id(v)] = "Opaque()"
+    KEEP.append(v)
     return v
 
 
@@ -527,6 +598,7 @@ class Gen:
         self.st = st
         self.user_code = False  # a generated value runs user code when the SDK touches it
         self.keep = []  # keep described objects alive (their id() must stay unique)
+        self.budget = 120 if st.heap else 600  # values left to generate in this case
 
     def reg(self, v, desc):
         DESC[id(v)] = desc
@@ -598,21 +670,17 @@ class Gen:
         rng = self.rng
         m = rng.below(16)
         if m == 0:
-            return SubStr(gen_str(rng))
+            return sub(SubStr, gen_str(rng))
         if m == 1:
-            return SubInt(rng.pick(INTS))
+            return sub(SubInt, rng.pick(INTS))
         if m == 2:
-            return SubFloat(rng.pick(FLOATS))
+            return sub(SubFloat, rng.pick(FLOATS))
         if m == 3:
-            self.user_code = True
             return mk_evil_str(rng)
         if m == 4:
-            self.user_code = True
             return mk_evil_int(rng)
         if m == 5:
-            self.user_code = True
-            v = EvilFloat(rng.pick(FLOATS))
-            return self.reg(v, "EvilFloat(%s)" % srepr(float.__float__(v)))
+            return evil(EvilFloat, rng.pick(FLOATS))
         if m == 6:
             self.user_code = True
             return mk_opaque()
@@ -631,7 +699,7 @@ class Gen:
         if m == 12:
             return rng.pick(INTS) * (1 if rng.chance(50) else -1)
         if m == 13:
-            return SubTuple((1, "a"))
+            return sub(SubTuple, (1, "a"))
         if m == 14:
             return rng.pick(STRING_WIRE)
         return (rng.pick(INTS), gen_str(rng))
@@ -673,10 +741,11 @@ class Gen:
 
     def value(self, depth=0):
         rng = self.rng
+        self.budget -= 1
         if depth > 10:
             return self.scalar()
         m = rng.below(20)
-        if m < 12 or depth > 9:
+        if m < 12 or depth > 9 or self.budget <= 0:
             return self.scalar()
         if m < 14:
             return [self.value(depth + 1) for _ in range(rng.between(0, 4))]
@@ -687,18 +756,14 @@ class Gen:
         if m < 18:
             k = rng.below(5)
             if k == 0:
-                return SubList([self.value(depth + 1)])
+                return sub(SubList, [self.value(depth + 1)])
             if k == 1:
-                return SubDict({"s": self.value(depth + 1)})
+                return sub(SubDict, {"s": self.value(depth + 1)})
             if k == 2:
-                self.user_code = True
-                v = EvilList([self.value(depth + 1)])
-                return self.reg(v, "EvilList(%s)" % srepr(list(list.__iter__(v))))
+                return evil(EvilList, [self.value(depth + 1)])
             if k == 3:
-                self.user_code = True
-                v = EvilDict({"e": self.value(depth + 1)})
-                return self.reg(v, "EvilDict(%s)" % srepr(dict(dict.items(v))))
-            return [self.value(depth + 1) for _ in range(rng.between(40, 120))]
+                return evil(EvilDict, {"e": self.value(depth + 1)})
+            return [self.scalar() for _ in range(rng.between(40, 120))]
         if m < 19:
             return self.deep(rng.between(7, 10))
         return self.odd()
@@ -715,11 +780,10 @@ class Gen:
         if m < 30:
             return gen_str(rng)
         if m < 32:
-            return rng.pick([1, None, b"k", (1, 2), 1.5, True, 2**64])
+            return rng.pick([1, None, b"\xffk", (1, 2), 1.5, True, 2**64])
         if m < 33:
-            return SubStr(rng.pick(KEYS))
+            return sub(SubStr, rng.pick(KEYS))
         if m < 34:
-            self.user_code = True
             return mk_evil_str(rng)
         if m < 35:
             return "k\x00ey"
@@ -741,13 +805,16 @@ class Gen:
             else:
                 k = self.key(depth)
             d[k] = self.value(depth + 1)
-            if depth == 0 and k in STRING_WIRE and rng.chance(50):
+            if depth == 0 and type(k) is str and k in STRING_WIRE and rng.chance(50):
                 d[k] = gen_str(rng)
         if rng.chance(2):
-            mutator = Mutator(rng.pick(KEYS) + "_mut")
+            kname = rng.pick(KEYS) + "_mut"
+            mutator = Mutator(kname)
+            mutator._v = kname
             mutator.target = d
+            DESC[id(mutator)] = "Mutator(%s)" % qstr(kname)
+            KEEP.append(mutator)
             d[mutator] = 1
-            self.user_code = True
             self.st.mutating = True
         return d
 
@@ -760,17 +827,16 @@ class Gen:
         if m == 1:
             return rng.pick([[("k", 1)], "k=1", 5, b"", ()])
         if m == 2:
-            return SubDict(self.props())
+            return sub(SubDict, self.props())
         if m == 3:
-            self.user_code = True
-            v = EvilDict(self.props())
-            return self.reg(v, "EvilDict(%s)" % srepr(dict(dict.items(v))))
+            return evil(EvilDict, self.props())
         if m == 4:
             return {"k": self.buffer_alias()}
         if m == 5:
             return {"k": self.deep(rng.between(7, 10))}
         if m == 6:
-            return {rng.pick(KEYS): self.scalar()}
+            k = rng.pick(KEYS)  # (not in a dict display: MicroPython evaluates its value first)
+            return {k: self.scalar()}
         return self.props()
 
 
@@ -862,9 +928,6 @@ def srepr(v, seen=None):
         else:
             s = qbytes(b)
         return s if t is bytes else "bytearray(%s)" % s
-    if t in (SubStr, SubInt, SubFloat, SubBytes):
-        base = {SubStr: str, SubInt: int, SubFloat: float, SubBytes: bytes}[t]
-        return "%s(%s)" % (t.__name__, srepr(base(v)))
     if seen is None:
         seen = []
     for s in seen:
@@ -872,7 +935,7 @@ def srepr(v, seen=None):
             return "<cycle>"
     if t in (list, tuple, SubList, SubTuple):
         seen.append(v)
-        items = list(list.__iter__(v)) if isinstance(v, list) else list(tuple.__iter__(v))
+        items = list(v)
         if len(items) > 12:
             body = ", ".join([srepr(x, seen) for x in items[:6]]) + ", <%d more>" % (len(items) - 6)
         else:
@@ -886,7 +949,7 @@ def srepr(v, seen=None):
     if t in (dict, SubDict):
         seen.append(v)
         parts = []
-        items = list(dict.items(v))
+        items = list(v.items()) if t is dict else list(base_value(v).items())
         shown = items if len(items) <= 12 else items[:6]
         for k, x in shown:
             parts.append(srepr(k, seen) + ": " + srepr(x, seen))
@@ -895,12 +958,12 @@ def srepr(v, seen=None):
         seen.pop()
         body = "{" + ", ".join(parts) + "}"
         return body if t is dict else "SubDict(%s)" % body
-    if t is Mutator:
-        return "Mutator(%s)" % qstr(str.__str__(v))
     if t is set or t is frozenset:
         return "%s(<%d items>)" % (t.__name__, len(v))
     if isinstance(v, BaseException):
         return "%s(<args %d>)" % (t.__name__, len(v.args))
+    if v is len or v is int:
+        return "len" if v is len else "int"
     try:
         return "<%s>" % t.__name__
     except Exception:
@@ -943,16 +1006,36 @@ class Pred:
         return None
 
 
+def base_value(v):
+    """The built-in value a subclass instance holds (the SDK reads it directly: README "Event
+    rules"), computed without running any of the instance's own methods while armed."""
+    try:
+        return v._v
+    except AttributeError:
+        pass
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, dict):
+        return dict(v)
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return v
+
+
+def is_bytes_like(v):
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return True
+    return array is not None and isinstance(v, array.array)
+
+
 def pred_key(p, k, top):
-    if type(k) is not str:
-        if type(k) in (int, float, bytes, tuple, bool) or k is None:
-            p.bad("non-str key")
-        else:
-            p.unknown = True
+    if not isinstance(k, str):
+        p.bad("non-str key")
         return
+    k = base_value(k)
     n = utf8len(k)
     if n is None:
-        p.unknown = True
+        p.bad("key is not valid UTF-8 (lone surrogate)")
         return
     if is_blank(k):
         p.bad("blank key")
@@ -969,82 +1052,87 @@ def pred_key(p, k, top):
 
 def pred_value(p, v, depth):
     """depth = containers around v inside the property value."""
-    t = type(v)
-    if v is None or t is bool:
+    if v is None or v is True or v is False:
         p.size += 2
-    elif t is int:
-        if v < MIN_INT or v > MAX_INT:
+        return
+    if isinstance(v, bool):
+        p.unknown = True
+    elif isinstance(v, int):
+        x = base_value(v)
+        if type(x) is not int:
+            x = int(x)
+        if x < MIN_INT or x > MAX_INT:
             p.bad("int out of range")
         p.size += 10
-    elif t is float:
-        if v != v or v in (float("inf"), float("-inf")):
+    elif isinstance(v, float):
+        x = base_value(v)
+        if x != x or x in (float("inf"), float("-inf")):
             p.bad("non-finite float")
         p.size += 9
-    elif t is str:
-        n = utf8len(v)
+    elif isinstance(v, str):
+        n = utf8len(base_value(v))
         if n is None:
-            p.unknown = True
+            p.bad("str is not valid UTF-8 (lone surrogate)")
         elif n > 512:
             p.bad("str over 512 bytes")
         else:
             p.size += n + 3
-    elif t is bytes or t is bytearray:
-        if len(v) > 512:
+    elif is_bytes_like(v):
+        if v is CURRENT_BUF[0]:
+            p.bad("the event_buffer itself")
+            return
+        try:
+            n = len(bytes(v))
+        except Exception:
             p.unknown = True
-        p.size += len(v) + 3
-    elif t in (list, tuple, dict):
+            return
+        if n > 512 or type(v) is memoryview:
+            p.unknown = True  # no documented byte limit; a view may alias the buffer
+        p.size += n + 3
+    elif isinstance(v, (list, tuple, dict)):
         if depth + 1 > 8:
             p.bad("nested deeper than 8")
             return
         p.size += 3
-        if t is dict:
-            for k in list(dict.keys(v)):
+        if isinstance(v, dict):
+            for k, x in list(base_value(v).items()):
                 pred_key(p, k, False)
-                pred_value(p, dict.__getitem__(v, k), depth + 1)
-        else:
-            for x in v:
                 pred_value(p, x, depth + 1)
-    elif t in (set, frozenset, range) or t is type(len) or t is type or isinstance(v, BaseException):
-        p.bad("unsupported type")
+        else:
+            for x in base_value(v):
+                pred_value(p, x, depth + 1)
     else:
-        p.unknown = True
+        p.bad("unsupported type %s" % type(v).__name__)
+
+
+CURRENT_BUF = [None]
 
 
 def pred_props(p, props, max_props):
     if props is None:
         return
-    t = type(props)
-    if t is not dict:
-        if t in (list, str, int, bytes, tuple):
-            p.bad("properties not a dict")
-        else:
-            p.unknown = True
+    if not isinstance(props, dict):
+        p.bad("properties not a dict")
         return
-    keys = list(dict.keys(props))
-    if len(keys) > max_props:
+    items = list(base_value(props).items())
+    if len(items) > max_props:
         p.bad("too many properties")
-    for k in keys:
+    for k, v in items:
         pred_key(p, k, True)
-        v = dict.__getitem__(props, k)
-        if type(k) is str and k in STRING_WIRE and type(v) is not str:
-            if type(v) in (int, float, bytes, list, dict, tuple, bool) or v is None:
-                p.bad("wire-reserved key needs a str")
-            else:
-                p.unknown = True
+        if isinstance(k, str) and base_value(k) in STRING_WIRE and not isinstance(v, str):
+            p.bad("wire-reserved key needs a str")
         pred_value(p, v, 0)
 
 
 def pred_text(p, s, limit, what):
-    t = type(s)
-    if t is not str:
-        if t in (int, float, bytes, bytearray, list, tuple, dict, bool) or s is None:
-            p.bad(what + " not a str")
-        else:
-            p.unknown = True
+    """Text arguments take str or a subclass, nothing else (README "Event rules")."""
+    if not isinstance(s, str):
+        p.bad(what + " not a str")
         return
+    s = base_value(s)
     n = utf8len(s)
     if n is None:
-        p.unknown = True
+        p.bad(what + " is not valid UTF-8 (lone surrogate)")
     elif s == "" or is_blank(s):
         p.bad("blank " + what)
     elif limit is not None and n > limit:
@@ -1083,9 +1171,14 @@ class State:
         self.max_event_bytes = 8192
         self.cb = None
         self.cb_violations = []
+        self.cb_outcomes = []  # outcomes of re-entrant calls made by the callback in this case
         self.mutating = False
         self.in_call = None  # name of the SDK call running (callbacks look at it)
         self.hook_installed = False
+        self.scribbled = False  # something other than the client wrote into the buffer
+        self.resize_tried = False  # this case tried to resize the buffer (runtimes differ)
+        self.fallback = False  # the random configuration was refused; a plain one is used
+        self.ctor_outcome = None
         self.crashed = False
 
     def raw_len(self):
@@ -1106,6 +1199,7 @@ class State:
 
 def scribble(rng, st, desc):
     """Write random bytes into random places of the event_buffer."""
+    st.scribbled = True
     n = st.raw_len()
     if n == 0:
         return
@@ -1164,6 +1258,7 @@ def scribble(rng, st, desc):
 
 def resize(rng, st, desc):
     """Grow or shrink the bytearray event_buffer (user code: BufferError on CPython)."""
+    st.resize_tried = True
     buf = st.buf
     k = rng.between(1, 64)
     m = rng.below(3)
@@ -1214,14 +1309,23 @@ class Callback:
     """connectivity_callback: its own random stream (the number of polls is the SDK's business)."""
 
     def __init__(self, rng, st):
-        self.rng = rng
+        self.seed = rng.next()
+        self.case = 0
+        self.case_calls = 0
         self.st = st
         self.calls = 0
         self.log = []
 
+    def new_case(self, k):
+        self.case = k
+        self.case_calls = 0
+
     def poll(self):
+        # a stream per (case, poll number): when the runtimes poll a different number of times,
+        # the next cases still get the same callback behaviour on both
         self.calls += 1
-        rng = self.rng
+        self.case_calls += 1
+        rng = Rng(mix(mix(self.seed, self.case), self.case_calls))
         st = self.st
         m = rng.below(40)
         if m < 14:
@@ -1244,6 +1348,7 @@ class Callback:
             c = st.client
             name = rng.pick(MUTATING + READONLY + ["run", "run", "install_error_hook"])
             self.log.append("client.%s() from the callback" % name)
+            res = "ok"
             try:
                 if name == "run":
                     r = c.run(lambda: 42)
@@ -1259,35 +1364,46 @@ class Callback:
                                                  "client.%s() from inside %s()'s connectivity_callback succeeded (want HonchError status 13)" % (name, st.in_call)))
             except HonchError as e:
                 s = getattr(e, "status", None)
+                res = outcome_str(False, e)
                 if s != 13 and not (st.closed and s == 8) and not (st.heap and s == 2):
                     st.cb_violations.append(("reentrant-status",
                                              "client.%s() from the callback raised %s status %r (want 13)" % (name, type(e).__name__, s)))
             except MemoryError:
+                res = "MemoryError"
                 if not st.heap:
                     st.cb_violations.append(("reentrant-exc", "client.%s() from the callback raised MemoryError" % name))
             except Exception as e:
-                st.cb_violations.append(("reentrant-exc", "client.%s() from the callback raised %s: %s" % (name, type(e).__name__, safe_msg(e))))
+                res = outcome_str(False, e)
+                st.cb_violations.append(("reentrant-exc", "re-entrant call from the connectivity callback raised %s: %s | client.%s() inside %s()" % (type(e).__name__, safe_msg(e), name, st.in_call)))
+            st.cb_outcomes.append("%s:%s" % (name, res))
             return rng.chance(80)
         if m < 35:
             self.log.append("gc.collect()")
             gc.collect()
             return True
+        srng = rng.fork()  # own stream: its draws depend on the buffer's type
         if m < 37 and st.resizable():
             before = len(st.buf)
             d = []
             try:
-                resize(rng, st, d)
+                resize(srng, st, d)
             finally:
                 self.log.extend(d)
                 gc.collect()
                 # make a moved-away old block reusable: allocate and fill
-                junk = [bytearray(b"\xa5" * before) for _ in range(2)]
-                del junk
+                fill_freed(before)
             return True
         d = []
-        scribble(rng, st, d)
+        scribble(srng, st, d)
         self.log.extend(d)
         return True
+
+
+def fill_freed(n):
+    """Allocate and fill blocks of n bytes, so a block the buffer just moved away from is
+    reused (a call that kept the old pointer then reads 0xa5 garbage)."""
+    blocks = [bytearray(b"\xa5" * n) for _ in range(2)]
+    return len(blocks)
 
 
 class RunFn:
@@ -1325,17 +1441,18 @@ class RunFn:
                 elif isinstance(e, MemoryError) and st.heap:
                     pass
                 else:
-                    self.violations.append(("bad-exception", "client.%s() inside run(fn) raised %s: %s" % (name, type(e).__name__, safe_msg(e))))
+                    self.violations.append(("bad-exception", "a call inside run(fn) raised %s: %s | client.%s()" % (type(e).__name__, safe_msg(e), name)))
         m = rng.below(10)
+        srng = rng.fork()  # own stream: its draws depend on the buffer's type
         if m == 0 and st.resizable():
             d = []
             try:
-                resize(rng, st, d)
+                resize(srng, st, d)
             finally:
                 self.log.extend(d)
         elif m == 1:
             d = []
-            scribble(rng, st, d)
+            scribble(srng, st, d)
             self.log.extend(d)
         elif m == 2:
             gc.collect()
@@ -1400,7 +1517,7 @@ def make_exception(rng):
     if m == 11:
         return KeyError(mk_opaque())
     if m == 12:
-        return OSError(111, "refused")
+        return OSError(5, "io")  # errno 5: a plain OSError on CPython too
     if m == 13:
         x = []
         e = Exception(x)
@@ -1509,7 +1626,7 @@ def new_client(rng, st):
     if rng.chance(40):
         cfg["max_queued_events"] = rng.pick([1, 2, 3, 5, 10, 1000, 100000])
     if rng.chance(40):
-        cfg["max_event_bytes"] = rng.pick([16, 40, 64, 100, 200, 1000, 8192, 100000])
+        cfg["max_event_bytes"] = rng.pick([40, 100, 120, 150, 200, 300, 1000, 8192, 100000])
     if rng.chance(40):
         cfg["flush_min_interval_ms"] = rng.pick([0, 1, 15000, 0xFFFFFFFF])
     if rng.chance(40):
@@ -1541,8 +1658,10 @@ def new_client(rng, st):
         err = e
     except HonchError as e:
         err = e
+    st.ctor_outcome = "ok" if c is not None else outcome_str(False, err)
     if c is None:
         # e.g. a buffer type one runtime refuses: fall back to a plain bytearray
+        st.fallback = True
         b = bytearray(st.nbytes if st.nbytes >= 64 else 256)
         st.buf, st.raw, st.typecode = b, b, None
         st.nbytes = len(b)
@@ -1558,6 +1677,10 @@ def new_client(rng, st):
             try:
                 c = honch.Honch(**cfg)
             except MemoryError:
+                c = None
+            except HonchError as e:
+                if not (st.heap and getattr(e, "status", None) == 2):
+                    raise
                 c = None
             st.max_event_bytes = 8192
             st.cb = None
@@ -1582,8 +1705,8 @@ def v_unk(x):
 def ctor_choices(rng, g, st):
     small = bytearray(63)
     return {
-        "api_key": [v_ok("k"), v_ok("é" * 10), v_bad(""), v_bad("   "), v_bad(None), v_bad(5),
-                    v_bad(b"k"), v_unk(SubStr("k")), v_unk(mk_evil_str(rng)), v_ok("k" * 300)],
+        "api_key": [v_ok("k"), v_unk("é" * 10), v_bad(""), v_bad("   "), v_bad(None), v_bad(5),
+                    v_bad(b"k"), v_unk(sub(SubStr, "k")), v_unk(mk_evil_str(rng)), v_ok("k" * 300)],
         "device_id": [v_ok("dev-001"), v_bad(""), v_bad(" \t"), v_bad(7), v_unk("d" * 300),
                       v_unk(SURROGATE)],
         "device_model": [v_ok("m"), v_bad(""), v_bad(None), v_unk("\u3000"), v_unk("m" * 2000)],
@@ -1604,11 +1727,11 @@ def ctor_choices(rng, g, st):
                          v_unk("http://[127.0.0.1]:9/"), v_unk("http://127.0.0.1:9\x00/")],
         "environment": [v_ok("staging"), v_ok(""), v_bad(3), v_unk("e" * 3000)],
         "batch_size": [v_ok(1), v_ok(0), v_ok(-5), v_ok(50), v_ok(51), v_bad(True), v_bad(1.0),
-                       v_bad("20"), v_unk(2**70), v_unk(-(2**70)), v_unk(SubInt(5)),
+                       v_bad("20"), v_unk(2**70), v_unk(-(2**70)), v_unk(sub(SubInt, 5)),
                        v_unk(mk_evil_int(rng)), v_ok(None)],
         "max_queued_events": [v_ok(1), v_bad(0), v_bad(-1), v_ok(2**31 - 1), v_unk(2**32),
-                              v_unk(2**64), v_bad(False), v_bad(None)],
-        "max_event_bytes": [v_ok(1), v_bad(0), v_bad(-1), v_ok(100000), v_unk(2**64)],
+                              v_unk(2**64), v_bad(False), v_unk(None)],
+        "max_event_bytes": [v_unk(1), v_bad(0), v_bad(-1), v_ok(100000), v_unk(2**64)],
         "transport_timeout_ms": [v_ok(1), v_ok(20), v_ok(10**9), v_bad(0), v_bad(-1), v_unk(2**40),
                                  v_bad(0.5)],
         "flush_interval_seconds": [v_ok(0), v_ok(1), v_unk(-1), v_unk(2**40)],
@@ -1622,7 +1745,7 @@ def ctor_choices(rng, g, st):
         "ca_certs": [v_bad(5), v_bad(""), v_bad(b""), v_bad(b"\x30\x03\x02\x01\x00"),
                      v_bad("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
                      v_unk(None), v_unk(bytearray(b"x"))],
-        "verify_tls": [v_ok(True), v_ok(False), v_bad(1), v_bad(None), v_bad("yes")],
+        "verify_tls": [v_ok(True), v_ok(False), v_bad(1), v_unk(None), v_bad("yes")],
         "platform": [v_ok(None), v_bad("unix"), v_bad(1)],
         "transport": [v_ok(None), v_bad(object())],
         "battery_callback": [v_ok(None), v_bad(lambda: 50)],
@@ -1655,7 +1778,6 @@ class Op:
         self.is_reset = False
         self.may_resize = False
         self.check_stats = True
-        self.after = None  # extra check after the call
 
 
 def mk_op(rng, st, g):
@@ -1727,8 +1849,9 @@ def mk_op(rng, st, g):
         p = Pred()
         pred_text(p, k, None, "key")
         if type(k) is str and p.invalid is None:
-            pred_key(p, k, True)
-        pred_value(p, v, 0)
+            pred_props(p, {k: v}, 64)
+        else:
+            pred_value(p, v, 0)
         op.pred = p.result(small)
         op.added = (1, 1)
     elif name == "session_start":
@@ -1739,6 +1862,14 @@ def mk_op(rng, st, g):
         op.desc = "c.session_start(%s)" % ("" if omit else sargs((nm,)))
         if nm is None:
             op.pred = ("ok", None)
+        elif not isinstance(nm, str):
+            op.pred = ("invalid", "session name not a str")
+        else:
+            n = utf8len(base_value(nm))
+            if n is None:
+                op.pred = ("invalid", "session name is not valid UTF-8 (lone surrogate)")
+            elif n <= 64 and is_plain(base_value(nm)):
+                op.pred = ("ok", None)
         op.added = (1, 2)
     elif name == "session_end":
         op.call = c.session_end
@@ -1754,18 +1885,18 @@ def mk_op(rng, st, g):
         op.desc = "c.report_log_error(%s)" % (sargs((msg,)) if omit else sargs((msg,), {"component": comp}))
         p = Pred()
         pred_text(p, msg, None, "error message")
-        if comp is not None and type(comp) is not str:
-            p.unknown = True
+        if comp is not None and not isinstance(comp, str):
+            p.bad("component not a str")
         op.pred = p.result(10**6)
         op.added = (0, 0)
     elif name == "connectivity_changed":
-        v = rng.pick([True, False, True, False, 1, 0, None, "yes", SubInt(1), 1.0, [], mk_evil_int(rng)])
+        v = rng.pick([True, False, True, False, 1, 0, None, "yes", sub(SubInt, 1), 1.0, [], mk_evil_int(rng)])
         op.call = lambda: c.connectivity_changed(v)
         op.desc = "c.connectivity_changed(%s)" % sargs((v,))
         if v is True or v is False:
             op.pred = ("ok", None)
-        elif type(v) in (int, float, str, list) or v is None:
-            op.pred = ("invalid", "not a bool")
+        else:
+            op.pred = ("invalid", "not exactly True or False")
         op.added = (0, 1)
     elif name == "connected":
         on = rng.chance(50)
@@ -1780,7 +1911,6 @@ def mk_op(rng, st, g):
             op.added = (0, 4)
         elif name == "flush":
             op.added = (0, 4)
-            op.allow_flush = True
         elif name == "reset":
             op.is_reset = True
             op.pred = ("ok", None)
@@ -1854,6 +1984,7 @@ def mk_op(rng, st, g):
         op.desc, op.call = calls[m]
         op.pred = ("error", None)
     elif name == "twin":
+        st.scribbled = True
         # a second client on the same buffer writes its own records over the first one's
         n = rng.between(1, 4)
         cfg = base_config(st, st.buf)
@@ -1862,7 +1993,6 @@ def mk_op(rng, st, g):
         op.added = None
         op.client_op = True
     elif name == "resize":
-        op.pre_resize = True
         op.desc = "resize BUF"
         op.added = (0, 0)
         d = []
@@ -1888,6 +2018,9 @@ def mk_op(rng, st, g):
         op.user_code = True
         if op.pred is not None and op.pred[0] == "ok":
             op.pred = None
+    if op.pred is not None and op.pred[0] == "ok" and (st.max_event_bytes < 400 or st.nbytes < 256) and op.name in (
+            "session_start", "session_end", "connectivity_changed", "connected", "identify", "set_property"):
+        op.pred = None  # the SDK's own event (with a session id) may not fit a tiny max_event_bytes
     return op
 
 
@@ -1937,6 +2070,7 @@ def gen_ctor(rng, g, st):
             v, ok = g.scalar(), None
         if k == "event_buffer" and v is st.buf:
             ok = None
+            st.scribbled = True
         cfg[k] = v
         valid[k] = ok
     missing = False
@@ -2029,7 +2163,7 @@ def check_last_error(r):
     for k in want:
         if k not in r:
             return "last_error() lacks %s" % k
-        if type(r[k]) is not want[k] and not (k == "component" and r[k] is None):
+        if type(r[k]) is not want[k] and not (k in ("message", "component") and r[k] is None):
             return "last_error()[%s] is %s" % (k, type(r[k]).__name__)
     return None
 
@@ -2063,6 +2197,8 @@ def stats_problems(st, s, prev, op, outcome_ok, exc):
             probs.append(("stats-counter-decrease", "%s went from %d to %d" % (k, prev[k], s[k])))
     if s["max_queued_events"] != prev["max_queued_events"] or s["bytes_capacity"] != prev["bytes_capacity"]:
         probs.append(("stats-config-changed", "max_queued_events/bytes_capacity changed: %r -> %r" % ((prev["max_queued_events"], prev["bytes_capacity"]), (s["max_queued_events"], s["bytes_capacity"]))))
+    if s["dead_lettered_events"] > prev["dead_lettered_events"] and not st.scribbled:
+        probs.append(("dead-lettered", "dead_lettered_events %d -> %d, with no server answer and no write into the buffer (Decision 13: no accepted event is dead-lettered by our own encoder)" % (prev["dead_lettered_events"], s["dead_lettered_events"])))
     lost = (s["capacity_dropped_events"] - prev["capacity_dropped_events"]) + (s["dead_lettered_events"] - prev["dead_lettered_events"])
     delta = s["depth"] - prev["depth"]  # = added - lost
     if op is None:
@@ -2090,6 +2226,8 @@ def stats_problems(st, s, prev, op, outcome_ok, exc):
                 probs.append(("stats-accounting", "%s: depth %d -> %d with %d dropped/dead-lettered: %d events added (expected %d..%d)" % ("returned" if outcome_ok else "raised " + type(exc).__name__, prev["depth"], s["depth"], lost, added, rng_[0], rng_[1])))
         if not outcome_ok and rng_ == (0, 0):
             for k in ("capacity_dropped_events", "dead_lettered_events"):
+                if st.scribbled and getattr(exc, "status", None) == 3:
+                    continue  # a corrupted buffer found and dropped (Decision 18)
                 if s[k] != prev[k]:
                     probs.append(("stats-refused-changed", "refused call (%s) changed %s %d -> %d" % (type(exc).__name__, k, prev[k], s[k])))
             grew = s["oversized_rejected_events"] - prev["oversized_rejected_events"]
@@ -2136,20 +2274,30 @@ def classify(op, st, exc):
 def outcome_str(res_ok, exc):
     if res_ok:
         return "ok"
+    name = type(exc).__name__
+    if len(name) > 24:
+        name = name[:20] + "..."
     for r in RAISED:
         if r is exc:
-            return "user:" + type(exc).__name__
+            return "user:" + name
     s = getattr(exc, "status", None)
-    return "%s(%s)" % (type(exc).__name__, s) if s is not None else type(exc).__name__
+    return "%s(%s)" % (name, s) if s is not None else name
 
 
 def run_case(k, rng, st, verbose):
     """One case. Returns (problems, outcome string, op)."""
+    DESC.clear()
+    del KEEP[:]
+    del METHOD_RAN[:]
+    CURRENT_BUF[0] = st.buf
+    DESC[id(st.buf)] = "BUF"
+    if st.raw is not None and st.raw is not st.buf:
+        DESC[id(st.raw)] = "RAW"
     g = Gen(rng, st)
     problems = []
     pre = []
     if st.client is not None and rng.chance(10):
-        scribble(rng, st, pre)
+        scribble(rng.fork(), st, pre)  # own stream: its draws depend on the buffer's type
     op = mk_op(rng, st, g)
     op.pre = pre
     if op.user_code or st.mutating:
@@ -2157,6 +2305,9 @@ def run_case(k, rng, st, verbose):
     st.mutating = False
     del RAISED[:]
     st.cb_violations = []
+    st.cb_outcomes = []
+    if st.cb is not None:
+        st.cb.new_case(k)
     cb_log_start = len(st.cb.log) if st.cb is not None else 0
     cb_calls_start = st.cb.calls if st.cb is not None else 0
     if verbose:
@@ -2188,6 +2339,14 @@ def run_case(k, rng, st, verbose):
         raise exc
     if hasattr(op, "resize_desc"):
         op.desc = "; ".join(op.resize_desc) or op.desc
+    if verbose:
+        extra = ""
+        if hasattr(op, "fn"):
+            extra += "  fn: " + ("; ".join(op.fn.log) or "(not called)")
+        if st.cb is not None and len(st.cb.log) > cb_log_start:
+            extra += "  callback: " + "; ".join(st.cb.log[cb_log_start:][:12])
+        print("   -> %s%s%s" % (outcome_str(ok, exc), (": " + safe_msg(exc)) if exc is not None else "", extra))
+        flush_out()
     if st.raw is not None and st.raw is st.buf and len(st.raw) != st.nbytes:
         st.resized = True
     # --- outcome
@@ -2205,8 +2364,12 @@ def run_case(k, rng, st, verbose):
             problems.append(p)
         if hasattr(op, "fn") and op.fn.exc is not None and exc is not op.fn.exc:
             # run(fn) must re-raise fn's exception unchanged (a failed $crash must not replace it)
-            if not (st.heap and isinstance(exc, MemoryError)) and not isinstance(exc, UserBoom):
-                problems.append(("run-reraise", "run(fn) raised %s instead of fn's %s" % (outcome_str(False, exc), describe_exc(op.fn.exc))))
+            documented = st.resized and isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3
+            # a BaseException (not an Exception) that the callback raised during run()'s flush
+            # may win: it is how KeyboardInterrupt/SystemExit must behave
+            base = any_is(exc) and not isinstance(exc, Exception)
+            if not (st.heap and is_oom(exc)) and not isinstance(exc, UserBoom) and not documented and not base:
+                problems.append(("run-reraise", "run(fn) raised %s instead of re-raising fn's exception | fn raised %s" % (outcome_str(False, exc), describe_exc(op.fn.exc))))
     if isinstance(exc, HonchError) and getattr(exc, "status", None) == 8:
         st.closed = True
     if ok and op.name == "shutdown":
@@ -2214,6 +2377,8 @@ def run_case(k, rng, st, verbose):
     if hasattr(op, "fn"):
         for v in op.fn.violations:
             problems.append(v)
+    if METHOD_RAN and op.name != "error_hook":
+        problems.append(("subclass-method-ran", "%s ran inside the SDK call (README: a subclass's value is read directly, none of its methods runs) | %s" % (METHOD_RAN[0], ", ".join(METHOD_RAN[1:4]))))
     # --- prediction
     pred = op.pred
     if st.closed and op.name not in ("shutdown", "queue_stats", "last_error", "get_device_id", "gc", "ctor", "resize", "bad_call", "twin", "error_hook", "run") and op.client_op:
@@ -2222,7 +2387,7 @@ def run_case(k, rng, st, verbose):
         pred = None if pred is None or pred[0] != "notinit" else pred
         if pred is None and MP and not st.closed and op.name not in ("gc", "error_hook", "run", "twin", "bad_call"):
             pred = ("storage", None)
-    if pred is not None and not (st.heap and isinstance(exc, MemoryError)) and (exc is None or classify(op, st, exc) is None):
+    if pred is not None and not (st.heap and is_oom(exc)) and (exc is None or classify(op, st, exc) is None):
         want = pred[0]
         user = False
         for r in RAISED:
@@ -2230,20 +2395,27 @@ def run_case(k, rng, st, verbose):
                 user = True
         if st.cb is not None and st.cb.calls != cb_calls_start and not ok:
             want = None  # the callback decided (offline, raised, ...)
-        if want == "ok" and not ok:
+        if want == "ok" and not ok and st.scribbled and isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3:
+            pass  # allowed: the call found the buffer overwritten (Decision 18)
+        elif want == "ok" and not ok:
             problems.append(("refused-valid", "raised %s: %s (the call is valid)" % (outcome_str(False, exc), safe_msg(exc))))
         elif want == "invalid" and not user:
             if ok:
                 problems.append(("accepted-invalid", "returned normally, want InvalidArgumentError (%s)" % pred[1]))
+            elif st.scribbled and isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3:
+                pass  # the call found the buffer overwritten first (Decision 18)
             elif not isinstance(exc, honch.InvalidArgumentError):
                 problems.append(("wrong-error", "raised %s, want InvalidArgumentError (%s): %s" % (outcome_str(False, exc), pred[1], safe_msg(exc))))
         elif want == "notinit":
             if ok and op.name not in ("reset",):
                 problems.append(("after-shutdown", "returned normally after shutdown(), want NotInitializedError"))
         elif want == "storage":
-            if not ok and not (isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3) and not user:
+            # validation may come first (InvalidArgumentError); anything that queues must refuse
+            if not ok and not user and not (isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3) and not isinstance(exc, honch.InvalidArgumentError):
                 problems.append(("resized-buffer", "raised %s after the buffer changed size (want StorageError status 3)" % outcome_str(False, exc)))
-            elif ok and op.name not in ("resize",):
+            elif not ok and not user and isinstance(exc, honch.InvalidArgumentError) and op.pred is not None and op.pred[0] == "ok":
+                problems.append(("resized-buffer", "valid call raised %s after the buffer changed size (want StorageError status 3)" % outcome_str(False, exc)))
+            elif ok and op.name in ("track", "track_boundary", "identify", "set_property", "session_start", "reset"):
                 problems.append(("resized-buffer", "returned normally after the event_buffer changed size (want StorageError status 3)"))
         elif want == "error" and ok:
             problems.append(("bad-call-accepted", "a call with a missing/unknown argument returned normally"))
@@ -2273,7 +2445,20 @@ def run_case(k, rng, st, verbose):
         op.cb_log = cb_log
     if len(st.cb.log if st.cb is not None else ()) > 200:
         del st.cb.log[:]
-    return problems, outcome_str(ok, exc), op
+    polls = (st.cb.calls - cb_calls_start) if st.cb is not None else 0
+    out = outcome_str(ok, exc).replace(" ", "_")
+    if polls:
+        out += " polls=%d" % polls
+    if st.cb_outcomes:
+        out += " reentrant=" + ",".join(st.cb_outcomes).replace(" ", "_")
+    return problems, out, op
+
+
+def is_oom(exc):
+    """MemoryError, or the SDK's own out-of-memory HonchError (status 2)."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, HonchError) and getattr(exc, "status", None) == 2
 
 
 def any_is(exc):
@@ -2303,24 +2488,27 @@ def elapsed_ms(t0):
 
 
 def parse_args(argv):
-    opts = {"seed": 1, "cases": 2000, "seconds": 0.0, "start": 0, "epoch": 25, "heap": False,
-            "verbose": False, "log": None, "outcomes": None, "quiet": False}
+    opts = {"seed": 1, "cases": 5000, "seconds": 0.0, "start": 0, "epoch": 25, "heap": False,
+            "verbose": False, "log": None, "outcomes": None, "timing": False,
+            "only": None}
     i = 1
     while i < len(argv):
         a = argv[i]
-        if a in ("--heap", "--verbose", "--quiet"):
+        if a in ("--verbose", "--timing"):
             opts[a[2:]] = True
+        elif a == "--heap" or a.startswith("--heap="):
+            opts["heap"] = int(a[7:].rstrip("kK")) if "=" in a else 48
         elif a in ("--seed", "--cases", "--start", "--epoch"):
             i += 1
             opts[a[2:]] = int(argv[i])
         elif a == "--seconds":
             i += 1
             opts["seconds"] = float(argv[i])
-        elif a in ("--log", "--outcomes"):
+        elif a in ("--log", "--outcomes", "--only"):
             i += 1
             opts[a[2:]] = argv[i]
         else:
-            print("usage: api_fuzz.py [--seed N] [--cases N] [--seconds S] [--start K] [--epoch E] [--heap] [--verbose] [--log FILE] [--outcomes FILE]")
+            print("usage: api_fuzz.py [--seed N] [--cases N] [--seconds S] [--start K] [--epoch E] [--heap[=KB]] [--verbose] [--log FILE] [--outcomes FILE] [--only K1,K2,...] [--timing]")
             sys.exit(2)
         i += 1
     return opts
@@ -2366,7 +2554,14 @@ def main():
     start = opts["start"]
     end = start + opts["cases"]
     budget = int(opts["seconds"] * 1000)
+    only = None
+    if opts["only"]:
+        only = {}
+        for x in opts["only"].split(","):
+            if x:
+                only[int(x)] = True
     quiet_logging()
+    ballast = take_heap(opts["heap"])
     if hasattr(sys, "excepthook"):
         saved_hook = sys.excepthook
         sys.excepthook = quiet_hook
@@ -2376,6 +2571,7 @@ def main():
     passed = failed = oom = 0
     kinds = {}
     kind_order = []
+    timing = {}
     k = (start // E) * E
     ran = 0
     st = None
@@ -2391,23 +2587,48 @@ def main():
             except BaseException:
                 pass
         DESC.clear()
-        st = State(opts["heap"])
+        st = None
         erng = Rng(mix(seed, epoch))
-        try:
-            new_client(erng, st)
-        except MemoryError:
-            st.client = None
+        for attempt in range(2):
+            try:
+                if st is None:
+                    st = State(opts["heap"])
+                new_client(erng, st)
+                break
+            except MemoryError:
+                if not opts["heap"]:
+                    raise
+                gc.collect()
+                if st is not None:
+                    st.client = None
+                    break
+        if st is None:
+            # not even the harness's bookkeeping fits: these cases test nothing
+            n_skip = min((epoch + 1) * E, end) - max(k, start)
+            if n_skip > 0:
+                passed += n_skip
+                oom += n_skip
+                ran += n_skip
+            k = (epoch + 1) * E
+            continue
         if opts["verbose"] and k >= ep_start:
             print("epoch %d: %s" % (epoch, st.cfg_desc))
+        if outf is not None and k >= start and st.ctor_outcome is not None:
+            # the epoch's own client: one line per epoch, numbered -(epoch + 1)
+            outf.write("%d\tnew_client\t%s\t%s\n" % (-(epoch + 1), st.ctor_outcome.replace(" ", "_"), st.cfg_desc[:300].replace("\t", " ")))
         while k < (epoch + 1) * E and k < end:
             counted = k >= start
             if budget and counted and elapsed_ms(t0) > budget:
                 end = k
                 break
             if logf is not None and counted:
-                logf.write("case %d\n" % k)
-                logf.flush()
+                logf.write("case %d %d %d\n" % (k, passed, failed))
+                if not MP:
+                    logf.flush()  # (MicroPython writes straight to the file; its flush() is an fsync)
             crng = Rng(mix(erng.next(), k))
+            if only is not None and k not in only:
+                k += 1  # --only: this case is left out (its random stream is still consumed)
+                continue
             if st.client is None:
                 # no client (out of memory building it): nothing to test in this case
                 if counted:
@@ -2416,6 +2637,7 @@ def main():
                     ran += 1
                 k += 1
                 continue
+            tc0 = now_ms()
             try:
                 problems, outcome, op = run_case(k, crng, st, opts["verbose"] and counted)
             except MemoryError:
@@ -2423,21 +2645,32 @@ def main():
                     raise
                 problems, outcome, op = [], "harness-oom", None
                 oom += 1
+            if opts["timing"] and op is not None:
+                tt = timing.get(op.name, [0, 0])
+                tt[0] += 1
+                tt[1] += elapsed_ms(tc0)
+                timing[op.name] = tt
             if counted:
                 ran += 1
                 if outcome_has_taint(st):
                     outcome += " tainted"
                 if outf is not None:
-                    outf.write("%d\t%s\t%s\n" % (k, op.name if op else "-", outcome))
+                    d = op.desc if op else "-"
+                    if op is not None and op.pre:
+                        d = "; ".join(op.pre) + "; " + d
+                    outf.write("%d\t%s\t%s\t%s\n" % (k, op.name if op else "-", outcome, d[:300].replace("\t", " ").replace("\n", " ")))
                 if problems:
                     failed += 1
-                    report(k, ep_start, st, op, problems, seed, opts)
-                    for kind, text in problems:
-                        key = kind + ": " + normalize(text)
-                        if key not in kinds:
-                            kinds[key] = [0, k]
-                            kind_order.append(key)
-                        kinds[key][0] += 1
+                    try:
+                        report(k, ep_start, st, op, problems, seed, opts)
+                        for kind, text in problems:
+                            key = kind + ": " + normalize(text)
+                            if key not in kinds:
+                                kinds[key] = [0, k]
+                                kind_order.append(key)
+                            kinds[key][0] += 1
+                    except MemoryError:
+                        print("FAIL case %d (out of memory while reporting it; replay with --start %d)" % (k, ep_start))
                 else:
                     passed += 1
             if k % 16 == 15:
@@ -2456,26 +2689,69 @@ def main():
     if outf is not None:
         outf.close()
     secs = elapsed_ms(t0) / 1000.0
+    if opts["timing"]:
+        for name in sorted(timing.keys()):
+            print("timing %-22s %6d cases %8d ms" % (name, timing[name][0], timing[name][1]))
     if kind_order:
         print("distinct failures (count, first case):")
         for key in kind_order:
             print("  %5d  case %-7d %s" % (kinds[key][0], kinds[key][1], key))
-    print("fuzz: %d cases, seed %d, %d failed (%s, %.1f s%s)" % (ran, seed, failed, sys.implementation.name, secs, (", %d out-of-memory skips" % oom) if oom else ""))
+    print("fuzz: %d cases, seed %d, %d failed (%s, %.1f s%s%s)" % (ran, seed, failed, sys.implementation.name, secs, (", %d KB heap" % opts["heap"]) if opts["heap"] else "", (", %d out-of-memory skips" % oom) if oom else ""))
+    del ballast
     print("%d passed, %d failed" % (passed, failed))
     flush_out()
     if failed:
         sys.exit(1)
 
 
+def take_heap(kb):
+    """--heap=KB (MicroPython): fill the heap with ballast, then free the largest ballast blocks
+    until about KB kilobytes are free, so the SDK and the test values run in a small heap.
+    (`-X heapsize=48k` alone cannot be used: compiling this file needs ~400 KB; run.sh passes
+    `-X heapsize=` large enough for that, plus KB.)"""
+    if not kb:
+        return None
+    if not MP or not hasattr(gc, "mem_free"):
+        print("--heap is for MicroPython")
+        sys.exit(2)
+    target = kb * 1024
+    gc.collect()
+    slots = [None] * 2048
+    n = 0
+    for sz in (65536, 32768, 16384, 8192, 4096, 2048, 1024, 512, 256, 128, 64, 32, 16):
+        while n < len(slots):
+            try:
+                slots[n] = bytearray(sz)
+            except MemoryError:
+                break
+            n += 1
+    gc.collect()
+    for i in range(n):
+        free = gc.mem_free()
+        if free >= target - 512:
+            break
+        if free + len(slots[i]) <= target + 512:
+            slots[i] = None  # largest first: the free memory comes back in big pieces
+            gc.collect()
+    print("heap: %d bytes free for the test" % gc.mem_free())
+    return slots
+
+
 def outcome_has_taint(st):
-    return st.resized
+    t = st.resized or st.resize_tried or st.fallback
+    st.resize_tried = False
+    return t
 
 
 def normalize(text):
-    """Group failures: digits out, so '12 -> 13' and '3 -> 4' are one kind."""
+    """Group failures: digits out, so '12 -> 13' and '3 -> 4' are one kind; what follows ' | '
+    is detail that does not make a failure distinct."""
+    i = text.find(" | ")
+    if i >= 0:
+        text = text[:i]
     out = []
     prev_digit = False
-    for ch in text[:90]:
+    for ch in text:
         if "0" <= ch <= "9":
             if not prev_digit:
                 out.append("N")
@@ -2483,7 +2759,7 @@ def normalize(text):
         else:
             out.append(ch)
             prev_digit = False
-    return "".join(out)
+    return "".join(out)[:100]
 
 
 main()
