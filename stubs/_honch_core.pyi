@@ -3,7 +3,7 @@ module and CPython extension)."""
 
 from typing import Any, Callable, Final, Mapping, TypedDict, TypeVar, final
 
-from typing_extensions import disjoint_base
+from typing_extensions import Buffer, disjoint_base
 
 _T = TypeVar("_T")
 
@@ -88,7 +88,9 @@ class _QueueStats(TypedDict):
     high_watermark_bytes: int
     max_queued_events: int
 
-_PropertyValue = None | bool | int | float | str | bytes | bytearray | memoryview | list[Any] | tuple[Any, ...] | Mapping[str, Any]
+# Any object exporting a contiguous buffer (bytes, bytearray, memoryview, array.array) is
+# sent as its bytes; subclasses of the built-in types count as their base type.
+_PropertyValue = None | bool | int | float | str | Buffer | list[Any] | tuple[Any, ...] | Mapping[str, Any]
 
 @disjoint_base
 class Honch:
@@ -101,7 +103,7 @@ class Honch:
         device_id: str = ...,
         device_model: str = ...,
         firmware_version: str = ...,
-        event_buffer: bytearray | memoryview = ...,
+        event_buffer: Buffer = ...,
         endpoint_url: str | None = ...,
         environment: str | None = ...,
         batch_size: int | None = ...,
@@ -115,7 +117,7 @@ class Honch:
         flush_retry_max_ms: int | None = ...,
         battery_low_threshold: int | None = ...,
         connectivity_callback: Callable[[], bool] | None = ...,
-        ca_certs: str | bytes | bytearray | None = ...,
+        ca_certs: str | bytes | bytearray | memoryview | None = ...,
         verify_tls: bool | None = ...,
         **kwargs: Any,
     ) -> Honch: ...
