@@ -6,8 +6,9 @@
 #
 #   scripts/firmware-qemu.sh BOARD            # MPS2_AN385 (Cortex-M3), MICROBIT (Cortex-M0),
 #                                             # VIRT_RV32 (RV32IMAC)
-#   scripts/firmware-qemu.sh BOARD --stock    # the same board without our module (sizes);
+#   scripts/firmware-qemu.sh BOARD --size     # module and package only, no tests (sizes);
 #                                             # prints the ELF's path
+#   scripts/firmware-qemu.sh BOARD --stock    # neither (sizes); prints the ELF's path
 #
 # The qemu port has no real-time clock: a test-only user module (tests/firmware/qemu_hal)
 # supplies mp_hal_time_ns; a real port has its own. Needs gcc-arm-none-eabi,
@@ -17,8 +18,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${HONCH_BUILD_DIR:-$repo/build}
-board=${1:?usage: firmware-qemu.sh BOARD [--stock]}
-stock=${2:-}
+board=${1:?usage: firmware-qemu.sh BOARD [--size|--stock]}
+mode=${2:-}
 log() { echo "firmware-qemu: $*" >&2; }
 extra=()
 
@@ -27,9 +28,10 @@ case $board in
   MICROBIT) target=thumbv6m-none-eabi
     qemu=(qemu-system-arm -machine microbit -global nrf51-soc.flash-size=1048576
       -global nrf51-soc.sram-size=262144) ;;
-  # GCC 12's multilibs know rv32imac, not rv32imac_zicsr (the port's default for GCC > 10);
-  # ISA spec 2.2 keeps the CSR instructions in rv32imac.
-  VIRT_RV32) target=riscv32imac-unknown-none-elf extra=(RV32_ARCH=rv32imac CFLAGS_EXTRA=-misa-spec=2.2)
+  # Debian's GCC 12 has an rv32imac multilib but none for rv32imac_zicsr (the port's choice
+  # for GCC > 10), so it would link 64-bit libraries; with ISA spec 2.2, rv32imac includes
+  # the CSR instructions. RV32_ARCH reaches the compiler, the assembler and the linker.
+  VIRT_RV32) target=riscv32imac-unknown-none-elf extra=("RV32_ARCH=rv32imac -misa-spec=2.2")
     qemu=(qemu-system-riscv32 -bios none -machine virt) ;;
   *) log "unknown board $board"; exit 2 ;;
 esac
@@ -39,22 +41,23 @@ src=$("$repo/scripts/micropython-source.sh" 1.28.0)
 jobs=$(nproc 2>/dev/null || echo 2)
 make -s -C "$src/mpy-cross" -j"$jobs" >&2
 
-args=(BOARD="$board" "${extra[@]}")
-if [ "$stock" = --stock ]; then
-  out=$build/qemu-$board-stock
-  args+=(FROZEN_MANIFEST=)
-else
-  out=$build/qemu-$board
-  mods=$build/usermods-qemu
-  mkdir -p "$mods"
-  ln -sfn "$repo" "$mods/honch"
-  ln -sfn "$repo/tests/firmware/qemu_hal" "$mods/qemu_hal"
-  args+=(USER_C_MODULES="$mods" FROZEN_MANIFEST="$repo/tests/firmware/manifest.py"
-    HONCH_RUST_TARGET="$target")
-fi
+# A folder of module folders, as make ports take them: the test-only clock always, our
+# module unless --stock.
+mods=$build/usermods-qemu${mode:+-${mode#--}}
+mkdir -p "$mods"
+ln -sfn "$repo/tests/firmware/qemu_hal" "$mods/qemu_hal"
+args=(BOARD="$board" "${extra[@]}" USER_C_MODULES="$mods")
+case $mode in
+  --stock) out=$build/qemu-$board-stock; args+=(FROZEN_MANIFEST=) ;;
+  --size) out=$build/qemu-$board-size; ln -sfn "$repo" "$mods/honch"
+    args+=(FROZEN_MANIFEST="$repo/manifest.py" HONCH_RUST_TARGET="$target") ;;
+  "") out=$build/qemu-$board; ln -sfn "$repo" "$mods/honch"
+    args+=(FROZEN_MANIFEST="$repo/tests/firmware/manifest.py" HONCH_RUST_TARGET="$target") ;;
+  *) log "unknown option $mode"; exit 2 ;;
+esac
 log "building $board ($(basename "$out"))"
 make -s -C "$src/ports/qemu" -j"$jobs" BUILD="$out" "${args[@]}" >&2
-if [ "$stock" = --stock ]; then
+if [ -n "$mode" ]; then
   echo "$out/firmware.elf"
   exit 0
 fi
