@@ -1163,7 +1163,8 @@ class State:
         self.raw = None  # bytearray holding the bytes (None for arrays)
         self.typecode = None
         self.nbytes = 0
-        self.resized = False  # the buffer changed size (MicroPython lets it)
+        self.resized = False  # the buffer's size differs from the size it had at construction
+        self.ever_resized = False  # ... or did at some point (runtimes diverge from there)
         self.closed = False
         self.cfg_desc = ""
         self.ops = []  # descriptions of the epoch's cases so far (for the reproducer)
@@ -1277,8 +1278,9 @@ def resize(rng, st, desc):
     except BufferError as e:
         RAISED.append(e)
         raise
-    if st.raw is buf and len(buf) != st.nbytes:
-        st.resized = True
+    if st.raw is buf:
+        st.resized = len(buf) != st.nbytes  # (MicroPython; a shrink after a grow restores it)
+        st.ever_resized = st.ever_resized or st.resized
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2347,8 +2349,9 @@ def run_case(k, rng, st, verbose):
             extra += "  callback: " + "; ".join(st.cb.log[cb_log_start:][:12])
         print("   -> %s%s%s" % (outcome_str(ok, exc), (": " + safe_msg(exc)) if exc is not None else "", extra))
         flush_out()
-    if st.raw is not None and st.raw is st.buf and len(st.raw) != st.nbytes:
-        st.resized = True
+    if st.raw is not None and st.raw is st.buf:
+        st.resized = len(st.raw) != st.nbytes
+        st.ever_resized = st.ever_resized or st.resized
     # --- outcome
     if ok:
         if op.on_ok is not None:
@@ -2364,7 +2367,7 @@ def run_case(k, rng, st, verbose):
             problems.append(p)
         if hasattr(op, "fn") and op.fn.exc is not None and exc is not op.fn.exc:
             # run(fn) must re-raise fn's exception unchanged (a failed $crash must not replace it)
-            documented = st.resized and isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3
+            documented = (st.resized or st.resize_tried) and isinstance(exc, honch.StorageError) and getattr(exc, "status", None) == 3
             # a BaseException (not an Exception) that the callback raised during run()'s flush
             # may win: it is how KeyboardInterrupt/SystemExit must behave
             base = any_is(exc) and not isinstance(exc, Exception)
@@ -2423,7 +2426,7 @@ def run_case(k, rng, st, verbose):
     for v in st.cb_violations:
         problems.append(v)
     if MP and st.cb is not None and st.cb.calls != cb_calls_start and len_before is not None and st.raw is not None and len(st.raw) != len_before and op.name == "flush":
-        if not (isinstance(exc, honch.StorageError) or exc in RAISED or isinstance(exc, honch.OfflineError) or (exc is not None and any_is(exc))):
+        if not (isinstance(exc, (honch.StorageError, honch.OfflineError, honch.NotInitializedError)) or (exc is not None and any_is(exc))):
             problems.append(("stale-buffer", "the connectivity callback resized event_buffer (%d -> %d bytes) and %s went on with the old buffer: %s (want StorageError)" % (len_before, len(st.raw), op.name, outcome_str(ok, exc))))
     # --- stats
     if st.client is not None and op.check_stats:
@@ -2738,7 +2741,7 @@ def take_heap(kb):
 
 
 def outcome_has_taint(st):
-    t = st.resized or st.resize_tried or st.fallback
+    t = st.ever_resized or st.resize_tried or st.fallback
     st.resize_tried = False
     return t
 
