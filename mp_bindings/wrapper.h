@@ -47,4 +47,7 @@ bool honch_is_dict(mp_obj_t o);
 bool honch_seq_items(mp_obj_t o, size_t *len, mp_obj_t **items);
 bool honch_float_value(mp_obj_t o, double *value);
 bool honch_stack_has_room(size_t bytes);
-NORETURN void honch_fatal(void);
+#ifndef MP_NORETURN
+#define MP_NORETURN NORETURN
+#endif
+MP_NORETURN void honch_fatal(void);

@@ -8,6 +8,7 @@
 #include "py/mperrno.h"
 #include "py/objtype.h"
 #include "py/objtuple.h"
+#include "py/objlist.h"
 #include "py/cstack.h"
 
 #ifdef NO_QSTR
@@ -122,6 +123,12 @@ HONCH_QSTR(do_handshake_on_connect)
 HONCH_QSTR(ErrorHook)
 HONCH_QSTR(urandom)
 #undef HONCH_QSTR
+#endif
+
+// MicroPython 1.26 renamed NORETURN to MP_NORETURN (the old name goes with
+// MICROPY_PREVIEW_VERSION_2): use the new one, defined from the old one before 1.26.
+#ifndef MP_NORETURN
+#define MP_NORETURN NORETURN
 #endif
 
 // Defined in Rust (src/micropython/module.rs).
@@ -240,6 +247,6 @@ bool honch_stack_has_room(size_t bytes) {
 
 // The Rust panic handler ends here: MicroPython's own fatal path (ports reset or exit),
 // never libc's abort(), which bare-metal ports do not link.
-NORETURN void honch_fatal(void) {
+MP_NORETURN void honch_fatal(void) {
     nlr_jump_fail(NULL);
 }
