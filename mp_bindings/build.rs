@@ -98,7 +98,7 @@ fn main() {
         .allowlist_function("nlr_jump")
         .allowlist_function("qstr_(data|str)")
         .allowlist_function("mp_obj_get_type")
-        .allowlist_function("mp_obj_new_(str|bytes|dict|int_from_uint|int_from_ll)")
+        .allowlist_function("mp_obj_new_(str|bytes|dict|tuple|int_from_uint|int_from_ll)")
         .allowlist_function("mp_obj_dict_store")
         .allowlist_function("mp_map_lookup")
         .allowlist_function("mp_get_buffer")

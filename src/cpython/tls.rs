@@ -33,14 +33,13 @@ use embedded_tls::blocking::{
 use embedded_tls::{CryptoRngCore, SignatureScheme};
 use ouroboros::self_referencing;
 use rand_core::OsRng;
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{
     CertificateDer, IpAddr as PkiIpAddr, ServerName, SignatureVerificationAlgorithm, TrustAnchor, UnixTime,
 };
 use sha2::{Digest, Sha256};
 use webpki::{EndEntityCert, KeyUsage};
 
-use super::{NetError, NetFailure};
+use super::{trust, NetError, NetFailure};
 
 /// ETIMEDOUT (Linux numbering, as everywhere in `last_error()["os_error"]`): a missed deadline.
 pub const ETIMEDOUT: i32 = 110;
@@ -127,7 +126,7 @@ impl TlsSettings {
             parsed.push(anchor.to_owned());
         }
         if verify && parsed.is_empty() {
-            return Err(NO_CERTIFICATE);
+            return Err(trust::NO_CERTIFICATE);
         }
         Ok(Self {
             anchors: parsed,
@@ -153,72 +152,24 @@ impl Default for TlsSettings {
     }
 }
 
-const NO_CERTIFICATE: &str = "ca_certs holds no certificate";
-const NOT_CERTIFICATES: &str =
-    "ca_certs must be PEM text with -----BEGIN CERTIFICATE----- blocks or DER certificate bytes";
-const BAD_PEM: &str = "ca_certs has a malformed PEM certificate block";
-const BAD_DER: &str = "ca_certs holds bytes that are not a DER certificate";
 const BAD_ANCHOR: &str = "ca_certs holds a certificate that cannot be parsed";
 
-/// Turns the user's `ca_certs` into DER certificates: PEM text with one or more
-/// `-----BEGIN CERTIFICATE-----` blocks (other blocks are skipped), or one or more DER
-/// certificates back to back. Every certificate must parse as a trust anchor.
+/// Turns the user's `ca_certs` into DER certificates (the core's reading, `trust.rs`: PEM
+/// blocks or DER back to back). Every certificate must parse as a trust anchor.
 pub fn parse_ca_certs(input: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
-    // DER always starts with a SEQUENCE tag, which no PEM text can start with.
-    let certs = if input.first() == Some(&0x30) {
-        split_der(input)?
-    } else if contains(input, b"-----BEGIN CERTIFICATE-----") {
-        let mut certs = Vec::new();
-        for cert in CertificateDer::pem_slice_iter(input) {
-            certs.push(cert.map_err(|_| BAD_PEM)?.to_vec());
-        }
-        certs
-    } else if input.iter().all(u8::is_ascii_whitespace) {
-        Vec::new()
-    } else {
-        return Err(NOT_CERTIFICATES);
-    };
-    if certs.is_empty() {
-        return Err(NO_CERTIFICATE);
-    }
-    for der in &certs {
-        webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())).map_err(|_| BAD_ANCHOR)?;
-    }
-    Ok(certs)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Splits back-to-back DER SEQUENCEs (definite lengths, as DER requires).
-fn split_der(mut input: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
     let mut certs = Vec::new();
-    while !input.is_empty() {
-        let (&tag, rest) = input.split_first().ok_or(BAD_DER)?;
-        let (&first, rest) = rest.split_first().ok_or(BAD_DER)?;
-        if tag != 0x30 {
-            return Err(BAD_DER);
-        }
-        let (len, rest) = if first < 0x80 {
-            (usize::from(first), rest)
-        } else {
-            // Long form: 1-3 length bytes cover any certificate; more is not one.
-            let n = usize::from(first & 0x7f);
-            if !(1..=3).contains(&n) || rest.len() < n {
-                return Err(BAD_DER);
+    for cert in trust::certificates(input)? {
+        let der = match cert {
+            trust::Certificate::Der(der) => der.to_vec(),
+            trust::Certificate::Pem(text) => {
+                let mut der = vec![0u8; trust::decoded_len_bound(text)];
+                let len = trust::decode_pem_body(text, &mut der).ok_or(trust::BAD_PEM)?;
+                der.truncate(len);
+                der
             }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            (len, &rest[n..])
         };
-        if rest.len() < len {
-            return Err(BAD_DER);
-        }
-        let total = input.len() - rest.len() + len;
-        certs.push(input[..total].to_vec());
-        input = &input[total..];
+        webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())).map_err(|_| BAD_ANCHOR)?;
+        certs.push(der);
     }
     Ok(certs)
 }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use pyo3::{PyErr, Python};
 
 use crate::delivery::transport::{NetError, NetFailure, Transport};
+// For tls.rs, which reaches the core through `super` (tests/cpython_tls.rs includes it alone).
+use crate::trust;
 
 // A sibling file rather than a module of `cpython/mod.rs`: tls.rs needs nothing of pyo3 and
 // `tests/cpython_tls.rs` includes it the same way.

@@ -35,7 +35,7 @@ pub(super) struct HonchObj {
     connectivity_callback: Obj,
     /// The `sys.excepthook` wrapper `install_error_hook()` installed, or NULL.
     error_hook: Obj,
-    /// `ca_certs` as a `bytes` or `str` object, or NULL for the bundled anchor.
+    /// `ca_certs` as a tuple of DER `bytes`, or NULL for the bundled anchor.
     ca_certs: Obj,
     /// Set while a method runs, so a re-entrant call (from a callback) gets `BUSY`.
     busy: bool,
@@ -76,19 +76,53 @@ fn is_bytes_like(o: Obj) -> bool {
     .any(|t| obj::is_type(base, t))
 }
 
-/// `ca_certs` as the firmware's TLS module takes it: a `str` or `bytes` object as given,
-/// anything else (`bytearray`, `memoryview`, a subclass) copied into a new `bytes` now, so
-/// that a later change to the caller's object cannot reach the client either.
+/// Most certificates `ca_certs` may hold.
+const MAX_CA_CERTIFICATES: usize = 16;
+
+/// `ca_certs` (PEM text or DER, `str` or bytes-like) as the firmware's TLS module takes it:
+/// a tuple of DER certificates as `bytes`, copied now, so that a later change to the caller's
+/// object cannot reach the client. DER, because the TLS module parses PEM only where its
+/// mbedTLS was built with PEM support.
 fn certificates_object(given: Obj) -> Result<Obj> {
-    let exact = |t| obj::is_type(given, t);
-    if given.is_null() || exact(builtin_type!(mp_type_str)) || exact(builtin_type!(mp_type_bytes)) {
-        return Ok(given);
-    }
+    const TOO_MANY: Error = Error::invalid("ca_certs holds more than 16 certificates");
     let data: &[u8] = match obj::str_data(given) {
         Some(text) => text.as_bytes(),
         None => obj::buffer(given, false).map_or(&[], |b| &*b),
     };
-    // SAFETY: copies `data` into a new bytes object, under catch (it may raise MemoryError).
+    let certificates = crate::trust::certificates(data).map_err(Error::invalid)?;
+    let mut items = [obj::NULL; MAX_CA_CERTIFICATES];
+    for (slot, certificate) in certificates.enumerate() {
+        let item = items.get_mut(slot).ok_or(TOO_MANY)?;
+        *item = match certificate {
+            crate::trust::Certificate::Der(der) => new_bytes(der)?,
+            crate::trust::Certificate::Pem(text) => {
+                let bound = crate::trust::decoded_len_bound(text);
+                // SAFETY: a plain GC allocation (NULL when the heap is full; never raises),
+                // freed below; nothing else refers to it.
+                let scratch = unsafe { sys::gc_alloc(bound, 0) }.cast::<u8>();
+                if scratch.is_null() {
+                    return Err(NO_MEMORY.into());
+                }
+                // SAFETY: `scratch` is a fresh block of `bound` bytes.
+                let out = unsafe { core::slice::from_raw_parts_mut(scratch, bound) };
+                let der = crate::trust::decode_pem_body(text, out).map(|n| &out[..n]);
+                let made = der
+                    .ok_or(Error::invalid(crate::trust::BAD_PEM).into())
+                    .and_then(new_bytes);
+                // SAFETY: `scratch` came from gc_alloc above and is not used after this.
+                unsafe { sys::gc_free(scratch.cast()) };
+                made?
+            }
+        };
+    }
+    let count = items.iter().take_while(|o| !o.is_null()).count();
+    // SAFETY: a new tuple of `count` bytes objects, under catch (it may raise MemoryError).
+    catch(|| unsafe { sys::mp_obj_new_tuple(count, items.as_ptr()) }).map_err(Raise::Exception)
+}
+
+/// A new `bytes` object holding a copy of `data` (MemoryError is returned, not raised).
+fn new_bytes(data: &[u8]) -> Result<Obj> {
+    // SAFETY: copies `data` into a new bytes object, under catch.
     catch(|| unsafe { sys::mp_obj_new_bytes(data.as_ptr(), data.len()) }).map_err(Raise::Exception)
 }
 
@@ -147,8 +181,8 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
                     None => None,
                 };
                 match data {
-                    Some(d) if crate::trust::looks_like_certificates(d) => ca_certs = value,
-                    _ => return Err(config::wrong_type(field).into()),
+                    Some(_) => ca_certs = value,
+                    None => return Err(config::wrong_type(field).into()),
                 }
             }
             FieldKind::Certificates => {}
@@ -171,7 +205,11 @@ pub(super) fn construct(ty: *const sys::mp_obj_type_t, n_args: usize, args: &[Ob
         platform::print_line(b"honch: warning: ", crate::trust::VERIFY_DISABLED_WARNING)
             .map_err(Raise::Exception)?;
     }
-    let ca_certs = certificates_object(ca_certs)?;
+    let ca_certs = if ca_certs.is_null() {
+        obj::NULL
+    } else {
+        certificates_object(ca_certs)?
+    };
     if buffer.is_null() {
         return Err(config::missing(Field::EventBuffer).into());
     }

@@ -67,7 +67,7 @@ pub struct MpTransport {
     poller: Obj,
     read_buf: Obj,
     deadline: u32,
-    /// The CA data to trust (`bytes`/`str`, DER or PEM); NULL: the bundled anchor.
+    /// The certificates to trust (a tuple of DER `bytes`); NULL: the bundled anchor.
     ca_certs: Obj,
     verify: bool,
     /// A TLS session is open and its handshake has not finished yet.
@@ -147,11 +147,11 @@ impl MpTransport {
     /// first write). Certificates are verified unless `verify_tls=False`.
     fn start_tls(&mut self, host: &str) -> Result<(), NetError> {
         let (socket, poller, verify) = (self.socket, self.poller, self.verify);
-        let ca = if self.ca_certs.is_null() {
-            (&raw const DEFAULT_ANCHOR) as Obj
-        } else {
-            self.ca_certs
-        };
+        let bundled = [(&raw const DEFAULT_ANCHOR) as Obj];
+        let anchors: &[Obj] = obj::seq_exact(self.ca_certs).unwrap_or(&bundled);
+        // From here on a failure belongs to the TLS setup: an OSError is a handshake failure,
+        // a ValueError from loading a certificate a certificate failure.
+        self.handshaking = true;
         // SAFETY: VM calls under catch, on objects the VM made (and our constant bytes).
         let wrapped = self.vm(NetFailure::TlsHandshake, || unsafe {
             let tls = import(sys::MP_QSTR_tls);
@@ -166,8 +166,10 @@ impl MpTransport {
             });
             sys::mp_store_attr(ctx, sys::MP_QSTR_verify_mode as sys::qstr, mode);
             if verify {
-                // MicroPython's load_verify_locations takes the CA data positionally.
-                call_method(ctx, sys::MP_QSTR_load_verify_locations, &[ca]);
+                // One DER certificate per call (MicroPython takes the data positionally).
+                for &der in anchors {
+                    call_method(ctx, sys::MP_QSTR_load_verify_locations, &[der]);
+                }
             }
             let name = sys::mp_obj_new_str(host.as_ptr().cast(), host.len());
             let mut dest = [obj::NULL; 7];
