@@ -14,7 +14,8 @@
 #   the whole image (on RP2040 that moved libgcc's RAM-resident helpers to flash). So:
 #   the C string routines (memcpy, memmove, memset, memcmp, strlen), which every
 #   MicroPython firmware links, are made local: our code calls the firmware's, like its C
-#   code does. Every other global symbol of compiler_builtins gets a private name
+#   code does. Every other global symbol of compiler_builtins (and of the C routines it
+#   bundles) gets a private name
 #   (honch_cb_<name>), in its definition and in our references: our code keeps its own copy
 #   and the firmware keeps libgcc's. The list is left in OUT.a.symbols.
 # - Debug info, LLVM bitcode and ARM unwind tables (.ARM.exidx*, .ARM.extab*) are dropped:
@@ -35,9 +36,11 @@ tmp=$out.tmp
 cp "$in" "$tmp"
 "$objcopy" --strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd \
   --wildcard --remove-section='.ARM.exidx*' --remove-section='.ARM.extab*' "$tmp"
-# Global symbols defined by the compiler_builtins members of the archive.
+# Global symbols defined by the archive's members other than our crate's own object (with
+# LTO every Rust crate but compiler_builtins is inside it): compiler_builtins and the C
+# objects it bundles (named <hash>-<routine>.o).
 "$nm" -g --defined-only "$tmp" 2>/dev/null | awk '
-  /:$/ { inside = ($0 ~ /compiler_builtins/); next }
+  /:$/ { inside = ($0 !~ /^honch-/); next }
   inside && NF == 3 { print $3 }' | sort -u >"$tmp.builtins"
 printf '%s\n' memcmp memcpy memmove memset strlen >"$tmp.c"
 comm -12 "$tmp.builtins" "$tmp.c" >"$tmp.localize"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not pass/fail): builds both runtimes and the local collector, then
-# prints `name value unit` lines for MicroPython (unix port) and CPython: the engine
-# (bench/track.py) and delivery to a local collector (bench/flush.py).
+# prints `name value unit` lines: the flash and RAM the module adds to every firmware we build
+# (scripts/sizes.sh), and for MicroPython (unix port) and CPython the engine (bench/track.py)
+# and delivery to a local collector (bench/flush.py).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$repo/scripts/install-build-deps.sh"
@@ -9,13 +10,10 @@ micropython=$("$repo/scripts/micropython-unix.sh" | tail -n1)
 install_cpython_build
 cargo build --locked --release --quiet --bin honch-collector --manifest-path "$repo/Cargo.toml"
 
-# Flash: the same unix build without _honch_core (and without our frozen package).
-make -s -C "$build/micropython-1.25.0/ports/unix" -j"$(nproc)" BUILD="$build/unix-stock" \
-  MICROPY_PY_BTREE=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 FROZEN_MANIFEST= >/dev/null
-read -r with_text with_data _ < <(size "$micropython" | tail -n1)
-read -r stock_text stock_data _ < <(size "$build/unix-stock/micropython" | tail -n1)
-echo "micropython.firmware_text_added $(( with_text - stock_text )) bytes"
-echo "micropython.firmware_data_added $(( with_data - stock_data )) bytes"
+# Flash and static RAM the module adds to each firmware we build (linked images with and
+# without it; the boards need ../shared's MicroPython 1.28.0 tree, else they say so).
+"$repo/scripts/install-build-deps.sh" --boards
+"$repo/scripts/sizes.sh" || echo "sizes: some targets were not measured (see above)"
 
 "$micropython" "$repo/bench/track.py"
 "$venv/bin/python" "$repo/bench/track.py"

@@ -57,6 +57,10 @@ case $mode in
 esac
 log "building $board ($(basename "$out"))"
 make -s -C "$src/ports/qemu" -j"$jobs" BUILD="$out" "${args[@]}" >&2
+if [ "$mode" != --stock ]; then
+  # Our library serves only our code: the firmware keeps its own memcpy, division helpers...
+  python3 "$repo/tests/firmware/check_link_map.py" "$out/firmware.map" >&2
+fi
 if [ -n "$mode" ]; then
   echo "$out/firmware.elf"
   exit 0

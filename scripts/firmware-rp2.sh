@@ -44,4 +44,8 @@ fi
 log "building $board ($(basename "$out"))"
 CMAKE_ARGS="-Dpicotool_DIR=$picotool/picotool" \
   make -s -C "$src/ports/rp2" -j"$jobs" BUILD="$out" "${args[@]}" >&2
+if [ "$stock" != --stock ]; then
+  # Our library serves only our code: the firmware keeps its own memcpy, division helpers...
+  python3 "$repo/tests/firmware/check_link_map.py" "$out/firmware.elf.map" >&2
+fi
 echo "$out/firmware.elf"
