@@ -348,6 +348,55 @@ impl Client {
     }
 
     /// The timestamp for an event now, and whether it is boot-relative (core.md §7).
+    /// Refuses `name` as `enqueue` would (its rules, `max_event_bytes`, the buffer, the wire
+    /// limits), without queueing anything: for a call that queues two events and must queue
+    /// both or neither. `in_session`: the event is stamped with a session id.
+    fn check_accepts(
+        &mut self,
+        clock: &dyn Clock,
+        name: &str,
+        trusted: &[Trusted<'_>],
+        in_session: bool,
+    ) -> Result<()> {
+        let (timestamp_ms, mut flags) = self.stamp(clock);
+        // The id's value does not change the record's size or validity, only its presence.
+        let placeholder = [0u8; 16];
+        if in_session {
+            flags |= FLAG_SESSION;
+        }
+        let head = RecordHead {
+            flags,
+            timestamp_ms,
+            session_id: in_session.then_some(&placeholder),
+            distinct_id: &self.distinct_id,
+            name,
+        };
+        let size =
+            write_record(PackedWriter::counting(), &head, &NoProperties, trusted).map_err(|e| match e {
+                PropsError::Invalid(e) => e,
+                PropsError::Full => Error::status(Status::Internal),
+            })?;
+        let len = RECORD_HEADER + size.len;
+        if len > self.config.max_event_bytes as usize {
+            return Err(EVENT_TOO_LARGE);
+        }
+        if len > self.queue.stats().bytes_capacity as usize {
+            return Err(crate::queue::EVENT_TOO_LARGE_FOR_BUFFER);
+        }
+        match self.bound_alone(&head, &size) {
+            Bound::Fits => Ok(()),
+            Bound::Refused(e) => Err(e),
+            Bound::Measure => {
+                let mut copy = Vec::new();
+                copy.try_reserve_exact(size.len).map_err(|_| OUT_OF_MEMORY)?;
+                copy.resize(size.len, 0);
+                write_record(PackedWriter::new(&mut copy), &head, &NoProperties, trusted)
+                    .map_err(|_| Error::status(Status::Internal))?;
+                self.measure_alone(&copy)
+            }
+        }
+    }
+
     fn stamp(&mut self, clock: &dyn Clock) -> (u64, u8) {
         let now = clock.now_ms();
         if now >= RELEASE_DATE_UNIX_MS {
@@ -414,12 +463,15 @@ impl Client {
             }
         }
         let old = self.session;
+        let trusted_name = [Trusted::Str("session_name", name.unwrap_or(""))];
+        let trusted: &[Trusted<'_>] = if name.is_some() { &trusted_name } else { &[] };
         if old.is_some() {
+            // All or nothing: the new $session_start must be acceptable before the active
+            // session is ended.
+            self.check_accepts(clock, "$session_start", trusted, true)?;
             self.enqueue(buf, clock, "$session_end", &NoProperties, &[])?;
         }
         self.session = Some(self.new_session_id());
-        let trusted_name = [Trusted::Str("session_name", name.unwrap_or(""))];
-        let trusted: &[Trusted<'_>] = if name.is_some() { &trusted_name } else { &[] };
         let result = self.enqueue(buf, clock, "$session_start", &NoProperties, trusted);
         if result.is_err() {
             self.session = old;

@@ -20,6 +20,7 @@ pub const NOT_CERTIFICATES: &str =
     "ca_certs must be PEM text with -----BEGIN CERTIFICATE----- blocks or DER certificate bytes";
 pub const BAD_PEM: &str = "ca_certs has a malformed PEM certificate block";
 pub const BAD_DER: &str = "ca_certs holds bytes that are not a DER certificate";
+pub const NOT_A_CERTIFICATE: &str = "ca_certs holds a certificate that cannot be parsed";
 
 const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const END: &[u8] = b"-----END CERTIFICATE-----";
@@ -85,12 +86,18 @@ fn next_certificate(input: &[u8], pem: bool) -> Result<Option<(Certificate<'_>, 
     Ok(Some((Certificate::Der(&input[..len]), &input[len..])))
 }
 
-/// Length of the DER SEQUENCE at the start of `input` (definite lengths, as DER requires;
-/// 1-3 length bytes cover any certificate, more is not one).
+/// Length of the DER SEQUENCE at the start of `input` (header included).
 fn der_len(input: &[u8]) -> Option<usize> {
-    let (&tag, rest) = input.split_first()?;
+    tlv(input, 0x30).map(|(_, total)| total)
+}
+
+/// The DER element with tag `tag` at the start of `input`: (header length, total length).
+/// Definite lengths only, as DER requires; 1-3 length bytes cover any certificate, more is
+/// not one.
+fn tlv(input: &[u8], tag: u8) -> Option<(usize, usize)> {
+    let (&found, rest) = input.split_first()?;
     let (&first, rest) = rest.split_first()?;
-    if tag != 0x30 {
+    if found != tag {
         return None;
     }
     let (len, header) = if first < 0x80 {
@@ -106,7 +113,27 @@ fn der_len(input: &[u8]) -> Option<usize> {
         (len, 2 + n)
     };
     let total = header.checked_add(len)?;
-    (total <= input.len() && len > 0).then_some(total)
+    (total <= input.len() && len > 0).then_some((header, total))
+}
+
+/// Whether `der` has the shape of an X.509 certificate: one SEQUENCE holding a SEQUENCE
+/// (the signed part), a SEQUENCE (the algorithm) and a BIT STRING (the signature), nothing
+/// after. The TLS stack that loads it checks the rest.
+pub fn is_certificate(der: &[u8]) -> bool {
+    let Some((header, total)) = tlv(der, 0x30) else {
+        return false;
+    };
+    if total != der.len() {
+        return false;
+    }
+    let mut body = &der[header..];
+    for tag in [0x30, 0x30, 0x03] {
+        let Some((_, len)) = tlv(body, tag) else {
+            return false;
+        };
+        body = &body[len..];
+    }
+    body.is_empty()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -218,6 +245,16 @@ mod tests {
         ]
         .concat();
         assert_eq!(decoded(&two).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn certificate_shape() {
+        assert!(is_certificate(DEFAULT_TRUST_ANCHOR));
+        assert!(!is_certificate(b"\x30\x03\x02\x01\x00"));
+        assert!(!is_certificate(
+            &DEFAULT_TRUST_ANCHOR[..DEFAULT_TRUST_ANCHOR.len() - 1]
+        ));
+        assert!(!is_certificate(b""));
     }
 
     #[test]

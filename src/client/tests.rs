@@ -162,6 +162,32 @@ fn max_queued_events_bound() {
 }
 
 #[test]
+fn a_refused_session_start_leaves_the_active_session_alone() {
+    let mut buf = [0u8; 1024];
+    let clk = clock();
+    let mut b = ConfigBuilder::new();
+    for (field, value) in [
+        (Field::ApiKey, "key"),
+        (Field::DeviceId, "d"),
+        (Field::DeviceModel, "m"),
+        (Field::FirmwareVersion, "1"),
+    ] {
+        b.set_text(field, Some(value)).unwrap();
+    }
+    b.set_int(Field::MaxEventBytes, Some(100)).unwrap();
+    let mut c = Client::new(b.finish().unwrap(), &mut buf, [1; 32], &clk, "test").unwrap();
+    c.session_start(&mut buf, &clk, Some("a")).unwrap();
+    let session = c.session_id();
+    let depth = c.queue_stats().depth;
+    let err = c
+        .session_start(&mut buf, &clk, Some(&"n".repeat(60)))
+        .unwrap_err();
+    assert_eq!(err, EVENT_TOO_LARGE);
+    assert_eq!(c.queue_stats().depth, depth, "no $session_end was queued");
+    assert_eq!(c.session_id(), session, "the session goes on");
+}
+
+#[test]
 fn oversized_and_max_event_bytes() {
     let mut buf = [0u8; 128];
     let clk = clock();

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
 };
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::client::{Client, Clock, Properties, SDK_VERSION};
 use crate::diagnostics::{
@@ -678,6 +679,13 @@ pub struct ErrorHook {
 
 #[pymethods]
 impl ErrorHook {
+    /// The GC sees the client and the previous hook, so a client whose hook is no longer
+    /// installed is freed with it (the client holds its hook too).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.client)?;
+        visit.call(&self.previous)
+    }
+
     fn __call__(
         &self,
         py: Python<'_>,
@@ -846,6 +854,24 @@ fn parse_config<'py>(kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(crate::co
 
 #[pymethods]
 impl Honch {
+    /// The GC sees the callback and the hook, so a client in a reference cycle (an object
+    /// that holds the client and whose method is its callback) is freed, and its buffer
+    /// export released.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(callback) = &self.connectivity_callback {
+            visit.call(callback)?;
+        }
+        if let Some(hook) = &self.error_hook {
+            visit.call(hook)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.connectivity_callback = None;
+        self.error_hook = None;
+    }
+
     #[new]
     #[pyo3(signature = (*args, **kwargs))]
     fn new(py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -1026,7 +1052,7 @@ impl Honch {
     /// (ignoring delivery errors) and re-raises. Returns `fn`'s result. The client is not
     /// held while `fn` runs (it may use the client), only while the crash is reported; a
     /// client that is busy when `run()` is called raises busy without calling `fn`.
-    #[pyo3(signature = (function, *args, **kwargs))]
+    #[pyo3(signature = (function, /, *args, **kwargs))]
     fn run(
         slf: &Bound<'_, Self>,
         function: &Bound<'_, PyAny>,

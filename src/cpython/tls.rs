@@ -122,7 +122,7 @@ impl TlsSettings {
         let mut parsed = Vec::with_capacity(anchors.len());
         for der in anchors {
             let der = CertificateDer::from(der.as_ref());
-            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|_| BAD_ANCHOR)?;
+            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|_| trust::NOT_A_CERTIFICATE)?;
             parsed.push(anchor.to_owned());
         }
         if verify && parsed.is_empty() {
@@ -152,8 +152,6 @@ impl Default for TlsSettings {
     }
 }
 
-const BAD_ANCHOR: &str = "ca_certs holds a certificate that cannot be parsed";
-
 /// Turns the user's `ca_certs` into DER certificates (the core's reading, `trust.rs`: PEM
 /// blocks or DER back to back). Every certificate must parse as a trust anchor.
 pub fn parse_ca_certs(input: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
@@ -168,7 +166,8 @@ pub fn parse_ca_certs(input: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
                 der
             }
         };
-        webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())).map_err(|_| BAD_ANCHOR)?;
+        webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
+            .map_err(|_| trust::NOT_A_CERTIFICATE)?;
         certs.push(der);
     }
     Ok(certs)

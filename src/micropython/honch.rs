@@ -94,7 +94,7 @@ fn certificates_object(given: Obj) -> Result<Obj> {
     for (slot, certificate) in certificates.enumerate() {
         let item = items.get_mut(slot).ok_or(TOO_MANY)?;
         *item = match certificate {
-            crate::trust::Certificate::Der(der) => new_bytes(der)?,
+            crate::trust::Certificate::Der(der) => new_certificate(der)?,
             crate::trust::Certificate::Pem(text) => {
                 let bound = crate::trust::decoded_len_bound(text);
                 // SAFETY: a plain GC allocation (NULL when the heap is full; never raises),
@@ -108,7 +108,7 @@ fn certificates_object(given: Obj) -> Result<Obj> {
                 let der = crate::trust::decode_pem_body(text, out).map(|n| &out[..n]);
                 let made = der
                     .ok_or(Error::invalid(crate::trust::BAD_PEM).into())
-                    .and_then(new_bytes);
+                    .and_then(new_certificate);
                 // SAFETY: `scratch` came from gc_alloc above and is not used after this.
                 unsafe { sys::gc_free(scratch.cast()) };
                 made?
@@ -118,6 +118,16 @@ fn certificates_object(given: Obj) -> Result<Obj> {
     let count = items.iter().take_while(|o| !o.is_null()).count();
     // SAFETY: a new tuple of `count` bytes objects, under catch (it may raise MemoryError).
     catch(|| unsafe { sys::mp_obj_new_tuple(count, items.as_ptr()) }).map_err(Raise::Exception)
+}
+
+/// A new `bytes` object holding a copy of the certificate `der`, which must have a
+/// certificate's shape (CPython's stack parses it fully at construction; the firmware's only
+/// at the first upload).
+fn new_certificate(der: &[u8]) -> Result<Obj> {
+    if !crate::trust::is_certificate(der) {
+        return Err(Error::invalid(crate::trust::NOT_A_CERTIFICATE).into());
+    }
+    new_bytes(der)
 }
 
 /// A new `bytes` object holding a copy of `data` (MemoryError is returned, not raised).

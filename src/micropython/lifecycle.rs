@@ -282,9 +282,12 @@ fn report_and_flush(this: Obj, exc: Obj) -> Result<()> {
     platform::check_stack_for_upload()?;
     with_instance(this, |instance| {
         queue_crash(instance, exc, &text)?;
+        // Asked like flush() asks it; a callback that raises counts as offline here (the
+        // program's exception is the one to raise).
+        let online = online(instance.connectivity_callback()).unwrap_or(false);
         let mut net = instance.transport()?;
         let (client, buf) = instance.events()?;
-        let _ = client.flush(buf, &MpClock, &mut net, true);
+        let _ = client.flush(buf, &MpClock, &mut net, online);
         // A Ctrl-C while printing or sending is dropped here: the program's exception is
         // the one raised.
         let _ = log_failure(client);

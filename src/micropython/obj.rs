@@ -123,6 +123,11 @@ pub fn str_data<'a>(o: Obj) -> Option<&'a str> {
     str_exact(o).or_else(|| str_exact(native_value(o)?))
 }
 
+/// Whether `o` is a `str` object or qstr (whatever its bytes), not a subclass.
+pub fn is_str_type(o: Obj) -> bool {
+    !o.is_null() && (is_qstr(o) || is_type(o, builtin_type!(mp_type_str)))
+}
+
 /// The text of a `str` object or qstr, not a subclass.
 pub fn str_exact<'a>(o: Obj) -> Option<&'a str> {
     if o.is_null() {

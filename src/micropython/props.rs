@@ -5,10 +5,12 @@ use honch_mp_sys as sys;
 
 use super::obj::{self, Obj};
 use crate::client::Properties;
+use crate::client::DUPLICATE_KEY;
 use crate::record::{self, PropsError, PropsWriter};
 use crate::status::Error;
 
 const VALUE_IS_EVENT_BUFFER: Error = Error::invalid("event_buffer cannot be used as a property value");
+const NOT_UTF8: Error = Error::invalid("property string is not valid UTF-8 (a lone surrogate?)");
 
 /// A dict of properties (or none), plus the event buffer's address range, which a value
 /// must not overlap (the queue is written while values are read).
@@ -71,10 +73,21 @@ fn write_pairs(
     guard: (usize, usize),
 ) -> Result<(), PropsError> {
     for (k, v) in obj::map_entries(map) {
-        w.key(obj::str_data(k).ok_or(record::KEYS_NOT_STR)?)?;
+        let key = obj::str_data(k).ok_or(record::KEYS_NOT_STR)?;
+        if obj::str_exact(k).is_none() && repeats(map, k, key) {
+            // A dict tells `str` subclass keys from equal plain ones; the wire cannot.
+            return Err(DUPLICATE_KEY.into());
+        }
+        w.key(key)?;
         write_value(v, w, guard)?;
     }
     Ok(())
+}
+
+/// Whether another key of `map` than `k` has the text `key` (only asked for `str` subclass
+/// keys, the one way a dict holds two keys with the same text).
+fn repeats(map: &sys::mp_map_t, k: Obj, key: &str) -> bool {
+    obj::map_entries(map).any(|(other, _)| other != k && obj::str_data(other) == Some(key))
 }
 
 fn overlaps(bytes: &[u8], guard: (usize, usize)) -> bool {
@@ -116,6 +129,11 @@ fn write_value(v: Obj, w: &mut PropsWriter<'_>, guard: (usize, usize)) -> Result
     }
     if let Some(s) = obj::str_exact(v) {
         return w.str(s);
+    }
+    if obj::is_str_type(v) {
+        // A str whose bytes are not UTF-8 (MicroPython lets lone surrogates in): refused,
+        // never sent as the bytes its buffer exports.
+        return Err(NOT_UTF8.into());
     }
     if let Some(map) = obj::dict_exact(v) {
         w.begin_map(obj::map_len(map))?;

@@ -156,3 +156,87 @@ def test_shutdown_ignores_the_connectivity_callback():
     c = client(endpoint_url=NOWHERE, transport_timeout_ms=200, connectivity_callback=broken)
     c.shutdown()
     eq(c.get_device_id(), None, "the client is closed")
+
+
+def test_a_refused_session_start_keeps_the_active_session():
+    c = client(event_buffer=bytearray(1024), max_event_bytes=100)
+    c.session_start("a")
+    depth = c.queue_stats()["depth"]
+    raises(honch.InvalidArgumentError, c.session_start, "n" * 60)
+    eq(c.queue_stats()["depth"], depth, "no $session_end queued for a refused start")
+
+
+def test_a_string_with_a_lone_surrogate_is_refused():
+    try:
+        text = "ok" + chr(0xD800)
+    except ValueError:
+        skip("this runtime cannot make a lone surrogate")
+    c = client()
+    depth = c.queue_stats()["depth"]
+    raises(honch.InvalidArgumentError, c.track, "e", {"k": text})
+    raises(honch.InvalidArgumentError, c.track, "e", {"k": chr(0xD800)})
+    eq(c.queue_stats()["depth"], depth, "nothing queued (never as bytes)")
+
+
+def test_keys_that_differ_only_as_str_subclass_are_refused():
+    class Key(str):
+        pass
+
+    props = {"k": 1, Key("k"): None}
+    c = client()
+    if len(props) == 1:
+        c.track("e", props)  # CPython: one key (a str subclass hashes and compares as str)
+    else:
+        raises(honch.InvalidArgumentError, c.track, "e", props)  # MicroPython keeps both
+
+
+def test_ca_certs_must_have_a_certificates_shape():
+    for bad in (
+        b"\x30\x03\x02\x01\x00",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ):
+        raises(honch.InvalidArgumentError, honch.Honch, **config(ca_certs=bad))
+
+
+def test_run_asks_the_connectivity_callback_before_sending_the_crash():
+    asked = []
+
+    def online():
+        asked.append(1)
+        return False
+
+    c = client(endpoint_url=NOWHERE, transport_timeout_ms=200, connectivity_callback=online)
+
+    def boom():
+        raise ValueError("x")
+
+    raises(ValueError, c.run, boom)
+    eq(len(asked), 1, "the callback was asked once")
+
+
+def test_run_passes_a_function_keyword_on():
+    c = client()
+    eq(c.run(lambda **kw: kw, function=1), {"function": 1})
+
+
+def test_a_client_in_a_reference_cycle_is_freed():
+    try:
+        import weakref
+    except ImportError:
+        skip("this runtime has no weakref (MicroPython's GC frees cycles without it)")
+
+    class App:
+        def __init__(self):
+            self.buf = bytearray(1024)
+            self.client = client(event_buffer=self.buf, connectivity_callback=self.online)
+
+        def online(self):
+            return True
+
+    app = App()
+    ref = weakref.ref(app)
+    buf = app.buf
+    del app
+    gc.collect()
+    true(ref() is None, "the app and its client were freed")
+    buf.extend(b"x")  # the buffer export was released with the client
