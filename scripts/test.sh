@@ -5,7 +5,8 @@
 #   - Python: tests/python on CPython (the pip-installed extension) and on MicroPython
 #     (the unix port with _honch_core), the same files on both, end-to-end tests included
 #     (against local honch-collector instances on 127.0.0.1); the published 0.3.1 wrapper
-#     over our module on both; stubtest; the randomized API fuzz harness (fixed seed)
+#     over our module on both; stubtest; the randomized API fuzz harness (fixed seed, both
+#     runtimes, a small MicroPython heap)
 #   - boards: the whole suite on the 32-bit unix port; the suite on MicroPython 1.26.1,
 #     1.27.0 and 1.28.0; the no-network tests on Cortex-M0, Cortex-M3 and RV32 firmware under
 #     QEMU; the Pico W and Pico 2 W images built; the flash and RAM each firmware gains.
@@ -65,9 +66,15 @@ run "0.3.1 wrapper on CPython" tests/e2e/with-collectors.sh tests/compat/run-wra
 run "0.3.1 wrapper on MicroPython" tests/e2e/with-collectors.sh tests/compat/run-wrapper.sh "$micropython" "$venv/bin/pip"
 run "stubtest" env MYPYPATH="$repo/stubs" "$venv/bin/python" -m mypy.stubtest honch _honch_core \
   --mypy-config-file "$repo/stubs/mypy.ini"
+# The randomized API harness, fixed seed, a few seconds per runtime (tests/fuzz/README.md says
+# how to run it longer).
+run "API fuzz on CPython" tests/fuzz/run.sh "$venv/bin/python" --seed 1
+run "API fuzz on MicroPython" tests/fuzz/run.sh "$micropython" --seed 1
+run "API fuzz on MicroPython with a 48 KB heap" tests/fuzz/run.sh "$micropython" --seed 1 --heap=48k
 
 if [ $boards = 1 ]; then
   run "python suite on MicroPython 1.25.0 (32-bit unix)" unix_suite --32bit
+  run "API fuzz on MicroPython (32-bit unix)" tests/fuzz/run.sh "$build/unix-32/micropython" --seed 1
   for version in 1.26.1 1.27.0 1.28.0; do
     run "python suite on MicroPython $version (x86-64)" unix_suite --version "$version"
   done

@@ -32,6 +32,10 @@ try:
     import array
 except ImportError:  # pragma: no cover
     array = None
+try:
+    import weakref  # CPython: leak check (MicroPython's GC traces cycles; it has no weakref)
+except ImportError:
+    weakref = None
 
 import honch
 
@@ -1351,19 +1355,20 @@ class Callback:
             name = rng.pick(MUTATING + READONLY + ["run", "run", "install_error_hook"])
             self.log.append("client.%s() from the callback" % name)
             res = "ok"
+            # README "Errors": any call into the client while one of its methods runs raises
+            # HonchError status 13; run(fn) does so without calling fn
+            called = []
             try:
                 if name == "run":
-                    r = c.run(lambda: 42)
-                    if r != 42:
-                        st.cb_violations.append(("reentrant", "run() from callback returned %r" % (r,)))
+                    c.run(lambda: called.append(1))
                 elif name == "install_error_hook":
                     c.install_error_hook()
                     c.uninstall_error_hook()
                 else:
                     call_method(c, name, Gen(rng, st))
-                    if name in MUTATING and not st.closed:
-                        st.cb_violations.append(("reentrant-accepted",
-                                                 "client.%s() from inside %s()'s connectivity_callback succeeded (want HonchError status 13)" % (name, st.in_call)))
+                if not (st.closed and name in READONLY):
+                    st.cb_violations.append(("reentrant-accepted",
+                                             "a re-entrant call from the connectivity callback succeeded (want HonchError status 13) | client.%s() inside %s()" % (name, st.in_call)))
             except HonchError as e:
                 s = getattr(e, "status", None)
                 res = outcome_str(False, e)
@@ -1377,6 +1382,8 @@ class Callback:
             except Exception as e:
                 res = outcome_str(False, e)
                 st.cb_violations.append(("reentrant-exc", "re-entrant call from the connectivity callback raised %s: %s | client.%s() inside %s()" % (type(e).__name__, safe_msg(e), name, st.in_call)))
+            if called:
+                st.cb_violations.append(("reentrant-run", "run(fn) called from the connectivity callback called fn (want HonchError status 13 without calling fn)"))
             st.cb_outcomes.append("%s:%s" % (name, res))
             return rng.chance(80)
         if m < 35:
@@ -2554,6 +2561,7 @@ def main():
     E = opts["epoch"]
     if E < 1:
         E = 1
+    EPOCH[0] = E
     start = opts["start"]
     end = start + opts["cases"]
     budget = int(opts["seconds"] * 1000)
@@ -2575,6 +2583,9 @@ def main():
     kinds = {}
     kind_order = []
     timing = {}
+    leak_watch = []  # (epoch, weakref to its State, its last case) -- CPython only
+    failed_cases = {}
+    last_case = -1
     k = (start // E) * E
     ran = 0
     st = None
@@ -2589,6 +2600,20 @@ def main():
                 st.client.uninstall_error_hook()
             except BaseException:
                 pass
+        if st is not None and weakref is not None:
+            leak_watch.append((epoch - 1, weakref.ref(st), last_case))
+        if weakref is not None and len(leak_watch) >= 10:
+            leak_watch, leaks = check_leaks(leak_watch, epoch - 1)
+            for k_last, text in leaks:
+                if k_last not in failed_cases:  # the epoch's last case now counts as failed
+                    failed_cases[k_last] = True
+                    failed += 1
+                    passed -= 1
+                key = "leak: " + normalize(text)
+                if key not in kinds:
+                    kinds[key] = [0, k_last]
+                    kind_order.append(key)
+                kinds[key][0] += 1
         DESC.clear()
         st = None
         erng = Rng(mix(seed, epoch))
@@ -2662,8 +2687,10 @@ def main():
                     if op is not None and op.pre:
                         d = "; ".join(op.pre) + "; " + d
                     outf.write("%d\t%s\t%s\t%s\n" % (k, op.name if op else "-", outcome, d[:300].replace("\t", " ").replace("\n", " ")))
+                last_case = k
                 if problems:
                     failed += 1
+                    failed_cases[k] = True
                     try:
                         report(k, ep_start, st, op, problems, seed, opts)
                         for kind, text in problems:
@@ -2684,6 +2711,18 @@ def main():
             st.client.uninstall_error_hook()
         except BaseException:
             pass
+    if weakref is not None and leak_watch:
+        leak_watch, leaks = check_leaks(leak_watch, k // E - 1)
+        for k_last, text in leaks:
+            if k_last not in failed_cases:
+                failed_cases[k_last] = True
+                failed += 1
+                passed -= 1
+            key = "leak: " + normalize(text)
+            if key not in kinds:
+                kinds[key] = [0, k_last]
+                kind_order.append(key)
+            kinds[key][0] += 1
     if hasattr(sys, "excepthook"):
         sys.excepthook = saved_hook
     if logf is not None:
@@ -2705,6 +2744,29 @@ def main():
     flush_out()
     if failed:
         sys.exit(1)
+
+
+def check_leaks(watch, newest):
+    """CPython: a finished client (its State, callback, buffer export) must be freed, reference
+    cycles through connectivity_callback included. Epochs from `newest` on are kept for later
+    (the previous case's objects may still be referenced). Returns (still watched, leaks)."""
+    gc.collect()
+    keep = []
+    leaks = []
+    for ep_done, ref, k_last in watch:
+        if ep_done >= newest:
+            keep.append((ep_done, ref, k_last))
+            continue
+        leaked = ref()
+        if leaked is not None:
+            text = "the client of cases %d..%d (and its buffer, callback) was never freed: a reference cycle through connectivity_callback is not collected" % (ep_done * EPOCH[0], k_last)
+            print("FAIL case %d [leak] %s" % (k_last, text))
+            print("  client: %s" % leaked.cfg_desc)
+            leaks.append((k_last, text))
+    return keep, leaks
+
+
+EPOCH = [25]
 
 
 def take_heap(kb):
