@@ -1054,6 +1054,19 @@ def pred_key(p, k, top):
     p.size += n + 2
 
 
+def pred_distinct_keys(p, keys):
+    """A dict can hold a str subclass key beside an equal plain str key (MicroPython keeps
+    both); the wire cannot, so such a dict is refused (README, Event rules)."""
+    seen = []
+    for k in keys:
+        if isinstance(k, str):
+            text = base_value(k)
+            if text in seen:
+                p.bad("duplicate key text")
+                return
+            seen.append(text)
+
+
 def pred_value(p, v, depth):
     """depth = containers around v inside the property value."""
     if v is None or v is True or v is False:
@@ -1099,7 +1112,9 @@ def pred_value(p, v, depth):
             return
         p.size += 3
         if isinstance(v, dict):
-            for k, x in list(base_value(v).items()):
+            pairs = list(base_value(v).items())
+            pred_distinct_keys(p, [k for k, _ in pairs])
+            for k, x in pairs:
                 pred_key(p, k, False)
                 pred_value(p, x, depth + 1)
         else:
@@ -1121,6 +1136,7 @@ def pred_props(p, props, max_props):
     items = list(base_value(props).items())
     if len(items) > max_props:
         p.bad("too many properties")
+    pred_distinct_keys(p, [k for k, _ in items])
     for k, v in items:
         pred_key(p, k, True)
         if isinstance(k, str) and base_value(k) in STRING_WIRE and not isinstance(v, str):
