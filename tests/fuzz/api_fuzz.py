@@ -1054,15 +1054,24 @@ def pred_key(p, k, top):
     p.size += n + 2
 
 
-def pred_distinct_keys(p, keys):
+def pred_distinct_keys(p, d):
     """A dict can hold a str subclass key beside an equal plain str key (MicroPython keeps
-    both); the wire cannot, so such a dict is refused (README, Event rules)."""
+    both); the wire cannot, so such a dict is refused (README, Event rules). Which keys a
+    dict subclass really holds cannot always be seen from here (MicroPython's dict.keys()
+    refuses a subclass): then a duplicate only means "no prediction"."""
+    try:
+        keys, exact = list(dict.keys(d)), True
+    except TypeError:
+        keys, exact = list(base_value(d).keys()), False
     seen = []
     for k in keys:
         if isinstance(k, str):
             text = base_value(k)
             if text in seen:
-                p.bad("duplicate key text")
+                if exact:
+                    p.bad("duplicate key text")
+                else:
+                    p.unknown = True
                 return
             seen.append(text)
 
@@ -1113,7 +1122,8 @@ def pred_value(p, v, depth):
         p.size += 3
         if isinstance(v, dict):
             pairs = list(base_value(v).items())
-            pred_distinct_keys(p, [k for k, _ in pairs])
+            # The keys the dict really holds: equal keys may have merged when it was built.
+            pred_distinct_keys(p, v)
             for k, x in pairs:
                 pred_key(p, k, False)
                 pred_value(p, x, depth + 1)
@@ -1136,7 +1146,7 @@ def pred_props(p, props, max_props):
     items = list(base_value(props).items())
     if len(items) > max_props:
         p.bad("too many properties")
-    pred_distinct_keys(p, [k for k, _ in items])
+    pred_distinct_keys(p, props)
     for k, v in items:
         pred_key(p, k, True)
         if isinstance(k, str) and base_value(k) in STRING_WIRE and not isinstance(v, str):
