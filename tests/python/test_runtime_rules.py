@@ -765,9 +765,9 @@ def test_the_event_buffer_is_any_writable_contiguous_buffer():
         c = expect("event_buffer=array('i')", honch.Honch, kwargs=config(event_buffer=arr))
         c.track("e")
         eq(depth(c), 2)
-    expect("event_buffer=bytes", honch.Honch, kwargs=config(event_buffer=bytes(8192)), error=bad)
-    expect("event_buffer=str", honch.Honch, kwargs=config(event_buffer="x" * 8192), error=bad)
-    expect("event_buffer=list", honch.Honch, kwargs=config(event_buffer=[0] * 8192), error=bad)
+    expect("event_buffer=bytes", honch.Honch, kwargs=config(event_buffer=bytes(256)), error=bad)
+    expect("event_buffer=str", honch.Honch, kwargs=config(event_buffer="x" * 256), error=bad)
+    expect("event_buffer=list", honch.Honch, kwargs=config(event_buffer=[0] * 256), error=bad)
 
 
 # --- nothing panics (Decision 18) -----------------------------------------------------------
