@@ -7,6 +7,7 @@ lists the tests that need the local collectors or sockets in NEEDS_NETWORK, and 
 without network (network=False) lists them as skipped instead of running them. Skips are
 printed with their reason and counted apart, never as passes."""
 
+import gc
 import sys
 
 RUNTIME = sys.implementation.name
@@ -27,6 +28,8 @@ def run_modules(names, pattern="", network=True):
             label = name + "." + test
             if pattern and pattern not in label:
                 continue
+            # Each test starts from a collected heap (boards have ~140 KB, easily fragmented).
+            gc.collect()
             try:
                 if test in offline:
                     raise Skip("needs the network (local collectors or sockets)")
