@@ -191,9 +191,9 @@ impl MpTransport {
             }
             err
         })?;
-        // From now on the session is the socket (closing it closes the TCP connection).
+        // From now on the session is the socket (closing it closes the TCP connection); the
+        // handshake runs during the first write (`handshaking` stays set until then).
         self.socket = wrapped;
-        self.handshaking = true;
         Ok(())
     }
 
