@@ -100,7 +100,6 @@ fn main() {
         .allowlist_function("mp_obj_get_type")
         .allowlist_function("mp_obj_new_(str|bytes|dict|tuple|int_from_uint|int_from_ll)")
         .allowlist_function("mp_obj_dict_store")
-        .allowlist_function("mp_map_lookup")
         .allowlist_function("mp_get_buffer")
         .allowlist_function("mp_obj_is_callable")
         .allowlist_function("mp_obj_exception_(make_new|print|attr)")

@@ -30,7 +30,6 @@ enum honch_mp_config {
     HONCH_MPZ_DIG_SIZE = 0,
 #endif
     HONCH_BUFFER_RW = MP_BUFFER_RW,
-    HONCH_MAP_LOOKUP = MP_MAP_LOOKUP,
     // The port's errno values (newlib's differ from Linux's: EINPROGRESS is 119 on esp32).
     HONCH_EAGAIN = MP_EAGAIN,
     HONCH_EINPROGRESS = MP_EINPROGRESS,

@@ -9,7 +9,12 @@
 //! The nlr rule: MicroPython raises with a longjmp, which must never skip a Rust frame that
 //! owns something. Entry points therefore compute a plain-data result first and raise only
 //! in [`raise::finish`], after everything they owned is dropped; the calls that may raise
-//! while Rust owns values go through [`platform::protect`].
+//! while Rust owns values go through [`platform::catch`].
+//!
+//! The buffer rule: the event buffer's bytes are used only while no Python code runs. After
+//! any (a callback, `str()`, an import, a wait in `poll`), `honch::Instance::events` or the
+//! transport's guard looks the buffer up again, and a buffer that moved stops the call with
+//! `StorageError` before anything is written.
 
 mod alloc;
 mod compat;
